@@ -1,0 +1,87 @@
+"""Every Redis key newsmon uses, in one place.
+
+All keys share the hash tag ``{<prefix>}`` so that a Lua script may touch any of them on a
+Redis Cluster too (they land in one slot). Structures that grow carry a TTL or a bound; the
+comment beside each says which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Consumer group of the poll-job stream (workers).
+WORKERS_GROUP = "workers"
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Key names under one prefix (default ``newsmon``)."""
+
+    prefix: str = "newsmon"
+
+    @property
+    def tag(self) -> str:
+        return "{" + self.prefix + "}"
+
+    # -- streams ---------------------------------------------------------------------------
+    @property
+    def articles(self) -> str:
+        """The article feed (stream). Trimmed by age/length on every append."""
+        return f"{self.tag}:articles"
+
+    @property
+    def jobs(self) -> str:
+        """Poll jobs for workers (stream, consumer group ``workers``). Trimmed on ack."""
+        return f"{self.tag}:jobs"
+
+    def job_pending(self, source: str) -> str:
+        """Set while a poll job for ``source`` is queued or running (string, TTL = job lease)."""
+        return f"{self.tag}:job:{source}"
+
+    # -- dedup state -----------------------------------------------------------------------
+    def seen_urls(self, generation: int, bucket: int) -> str:
+        """Seen canonical URLs, one intset of 64-bit hashes per bucket (TTL: window + generation)."""
+        return f"{self.tag}:seen:u:{generation}:{bucket}"
+
+    def seen_texts(self, generation: int, bucket: int) -> str:
+        """Seen exact text fingerprints (same layout and TTL as ``seen_urls``)."""
+        return f"{self.tag}:seen:t:{generation}:{bucket}"
+
+    def story(self, story_id: str) -> str:
+        """A published story's latest fingerprints and revision (hash, TTL = window)."""
+        return f"{self.tag}:story:{story_id}"
+
+    def near_band(self, generation: int, band: int, bucket: int) -> str:
+        """SimHash band index for near-duplicates (string of packed records, TTL = near window)."""
+        return f"{self.tag}:near:{generation}:{band}:{bucket}"
+
+    def title_index(self, generation: int, bucket: int) -> str:
+        """Normalized-title fingerprints for near-duplicates (TTL = near window)."""
+        return f"{self.tag}:title:{generation}:{bucket}"
+
+    # -- fetch state -----------------------------------------------------------------------
+    def validators(self, url: str) -> str:
+        """ETag, Last-Modified and body hash of one feed or sitemap URL (hash, TTL 30 days)."""
+        return f"{self.tag}:http:{url}"
+
+    def host_block(self, host: str) -> str:
+        """Set until a host's Retry-After expires (string with TTL)."""
+        return f"{self.tag}:retry-after:{host}"
+
+    # -- daemon ----------------------------------------------------------------------------
+    def source_state(self, source: str) -> str:
+        """Per-source counters and timestamps shown by ``newsmon status`` (hash, bounded)."""
+        return f"{self.tag}:source:{source}"
+
+    @property
+    def sources(self) -> str:
+        """Names of the sources the scheduler knows (set, bounded by the config)."""
+        return f"{self.tag}:sources"
+
+    def health(self, role: str, name: str) -> str:
+        """Heartbeat of a running process (string with a short TTL)."""
+        return f"{self.tag}:health:{role}:{name}"
+
+    def dead_letters(self, sink: str) -> str:
+        """Records a sink gave up on (list, capped)."""
+        return f"{self.tag}:dead:{sink}"

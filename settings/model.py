@@ -1,0 +1,188 @@
+"""The typed, frozen configuration model.
+
+Every default lives here, once. ``newsmon.settings.loader`` builds a :class:`Config` from YAML,
+validates it and reports every problem; nothing else in newsmon reads the YAML or the
+environment. This module imports neither Scrapy nor Redis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+DEFAULT_TRACKING_PARAMS: tuple[str, ...] = (
+    "utm_*", "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid",
+    "yclid", "igshid", "ref", "ref_src", "cmpid", "cmp", "ito", "ocid", "xtor", "at_medium",
+    "at_campaign", "_ga", "ns_mchannel", "ns_source", "ns_campaign", "CMP", "taid", "src",
+    "share", "smid", "partner", "outputType",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RedisSettings:
+    """Where state lives. ``url`` None means: start the embedded Redis under ``data_dir``."""
+
+    url: str | None = None
+    prefix: str = "newsmon"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    """How politely and defensively pages are fetched."""
+
+    allow_private_addresses: bool = False
+    contact_url: str = "https://github.com/newsmon/newsmon"
+    user_agent: str | None = None  # None: "newsmon/<version> (+<contact_url>)"
+    obey_robots: bool = True
+    timeout: float = 30.0  # seconds, whole request
+    connect_timeout: float = 10.0
+    max_size: int = 5 * 1024 * 1024  # bytes after decompression
+    max_redirects: int = 5
+    max_url_length: int = 2048
+    delay: float = 1.0  # seconds between requests to one host
+    concurrency_per_host: int = 2
+    concurrency: int = 16
+    max_age: timedelta = timedelta(days=7)  # feed items older than this are skipped
+    max_items_per_feed: int = 200
+    sitemap_depth: int = 3
+    retries: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class SelectorOverrides:
+    """Per-source selectors for outlets where generic extraction fails.
+
+    Each is a CSS selector, or an XPath expression when it starts with ``/`` or ``(``.
+    """
+
+    body: str | None = None
+    title: str | None = None
+    date: str | None = None
+    authors: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One outlet to poll."""
+
+    name: str
+    interval: timedelta = timedelta(minutes=15)
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    pages: tuple[str, ...] = ()  # section pages scraped for article links
+    home: str | None = None  # feeds are autodiscovered from it when none are listed
+    language: str | None = None  # hint
+    allow: tuple[str, ...] = ()  # regular expressions an article URL must match (section pages)
+    deny: tuple[str, ...] = ()  # regular expressions that exclude an article URL
+    selectors: SelectorOverrides | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A topic term: a word, a phrase, or a prefix ending in ``*``."""
+
+    text: str
+    match_case: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """Which articles to keep.
+
+    An article matches when every group in ``all`` has at least one term in it, at least one
+    ``any`` term is in it (when ``any`` is not empty), and no ``none`` term is in it.
+    """
+
+    name: str
+    all: tuple[tuple[str, tuple[Term, ...]], ...] = ()  # (group name, terms)
+    any: tuple[Term, ...] = ()
+    none: tuple[Term, ...] = ()
+    fields: tuple[str, ...] = ("title", "description", "text")
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionSettings:
+    """Article extraction."""
+
+    comments: bool = False
+    min_text_length: int = 250  # characters; shorter pages are rejected as not articles
+
+
+@dataclass(frozen=True, slots=True)
+class DedupSettings:
+    """Story deduplication."""
+
+    window: timedelta = timedelta(days=30)  # how long a URL or text stays "seen"
+    tracking_params: tuple[str, ...] = DEFAULT_TRACKING_PARAMS
+    near_duplicates: str = "publish"  # "publish" as event "duplicate", or "drop"
+    near_window: timedelta = timedelta(days=14)
+    url_buckets: int = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSettings:
+    """The article stream."""
+
+    retention: timedelta = timedelta(days=14)
+    max_length: int | None = None
+    claim_idle: timedelta = timedelta(minutes=5)  # a reader's pending entries are redelivered after this
+
+
+@dataclass(frozen=True, slots=True)
+class JsonlSink:
+    enabled: bool = True
+    directory: Path | None = None  # None: <data_dir>/feed
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSink:
+    name: str
+    url: str
+    secret: str | None = None  # HMAC-SHA256 signature header when set
+    max_attempts: int = 8
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class SinkSettings:
+    jsonl: JsonlSink = field(default_factory=JsonlSink)
+    webhooks: tuple[WebhookSink, ...] = ()
+    stdout: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerSettings:
+    """The daemon's scheduling and supervision policy."""
+
+    workers: int | None = None  # None: the CPU count
+    jitter: timedelta = timedelta(seconds=5)
+    misfire_grace: timedelta = timedelta(minutes=1)
+    job_lease: timedelta = timedelta(minutes=10)  # a poll job unacknowledged this long is claimed again
+    worker_max_polls: int = 500  # a worker process is replaced after this many crawls (bounds leaks)
+    stop_timeout: timedelta = timedelta(seconds=25)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole, validated configuration. Built once at the entry point, then passed down."""
+
+    sources: tuple[Source, ...]
+    path: Path | None = None  # the file it was read from
+    data_dir: Path = Path("var")
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    topic: Topic | None = None
+    extraction: ExtractionSettings = field(default_factory=ExtractionSettings)
+    dedup: DedupSettings = field(default_factory=DedupSettings)
+    feed: FeedSettings = field(default_factory=FeedSettings)
+    sinks: SinkSettings = field(default_factory=SinkSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    log_level: str = "INFO"
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
