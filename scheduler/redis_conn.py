@@ -122,7 +122,7 @@ class EmbeddedRedis:
             return path
         import hashlib
 
-        digest = hashlib.sha1(str(self.directory).encode()).hexdigest()[:16]
+        digest = hashlib.sha1(str(self.directory).encode(), usedforsecurity=False).hexdigest()[:16]
         return Path(tempfile.gettempdir()) / f"newsmon-{digest}.sock"
 
     @property

@@ -1,0 +1,44 @@
+# newsmon: the two commands a fresh machine needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed-stamp
+
+.PHONY: run test lint install clean bench-extraction bench-dedup bench-crawl bench-feed
+
+# Set-up: a virtualenv with newsmon and its test and lint tools, redone when pyproject changes.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "newsmon needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+## run: the daemon in the foreground, on the embedded Redis, with the packaged configuration
+run: $(STAMP)
+	$(BIN)/newsmon run
+
+## test: the whole suite (starts its own embedded Redis unless REDIS_URL is set)
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench-extraction: $(STAMP)
+	$(BIN)/python bench/extraction.py
+
+bench-dedup: $(STAMP)
+	$(BIN)/python bench/dedup.py
+
+bench-crawl: $(STAMP)
+	$(BIN)/python bench/crawl.py
+
+bench-feed: $(STAMP)
+	$(BIN)/python bench/feed.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

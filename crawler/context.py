@@ -1,0 +1,94 @@
+"""What one crawl's components share: the configuration, the story store and per-source reports.
+
+The runner builds one :class:`CrawlContext` per crawl and hands it to Scrapy through the
+``NEWSMON_CONTEXT`` setting; spiders, middlewares and pipelines read it in ``from_crawler``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import redis
+
+    from newsmon.scheduler.keys import Keys
+    from newsmon.scheduler.store import StoryStore
+    from newsmon.settings.model import Config
+
+logger = logging.getLogger(__name__)
+
+#: The Scrapy setting that carries the context.
+SETTING = "NEWSMON_CONTEXT"
+
+#: Counters kept per source, in the order ``newsmon crawl`` prints them.
+COUNTERS = (
+    "documents_read",  # feeds, sitemaps and section pages parsed
+    "documents_unchanged",  # 304 Not Modified, or the same body as last time
+    "documents_failed",
+    "entries",  # article links found
+    "fetched",  # article pages downloaded
+    "published",  # records appended to the feed (new, duplicate, updated)
+    "duplicates",  # copies of stories seen before (published as "duplicate" or dropped)
+    "off_topic",
+    "rejected",  # not an article
+    "errors",
+)
+
+
+@dataclass
+class SourceReport:
+    """What happened to one source during one crawl."""
+
+    name: str
+    counts: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)  # one line each, newest last, capped
+    degraded: list[str] = field(default_factory=list)  # documents that parsed only in part
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.counts[what] += n
+
+    def error(self, message: str) -> None:
+        self.counts["errors"] += 1
+        if len(self.errors) < 20:
+            self.errors.append(message)
+
+    @property
+    def failed(self) -> bool:
+        """True when nothing of the source could be read."""
+        return (
+            self.counts["documents_failed"] > 0
+            and self.counts["documents_read"] == 0
+            and self.counts["documents_unchanged"] == 0
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"source": self.name}
+        data.update({name: self.counts[name] for name in COUNTERS})
+        data["failed"] = self.failed
+        data["last_errors"] = list(self.errors[-3:])
+        return data
+
+
+@dataclass
+class CrawlContext:
+    """Everything a crawl's Scrapy components need, built once by the runner."""
+
+    config: Config
+    client: redis.Redis
+    keys: Keys
+    store: StoryStore
+    sources: tuple[str, ...]
+    reports: dict[str, SourceReport] = field(default_factory=dict)
+    recheck: tuple[tuple[str, str, str], ...] = ()  # (story id, url, source) to fetch again
+    # Conditional-GET validators are written only when the crawl finished and every article
+    # found in the document was processed, so that an interrupted poll is redone in full.
+    staged_validators: dict[str, dict[str, str]] = field(default_factory=dict)
+    failed_documents: set[str] = field(default_factory=set)
+
+    def report(self, source: str) -> SourceReport:
+        if source not in self.reports:
+            self.reports[source] = SourceReport(source)
+        return self.reports[source]

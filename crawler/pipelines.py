@@ -1,0 +1,165 @@
+"""Item pipelines: a downloaded :class:`Page` is extracted, kept or dropped by topic, then
+deduplicated and published in one atomic step.
+
+Every page that is not published is marked seen, so that it is not fetched again; a page that
+failed for a reason of ours (an exception) is not, and its discovery document is read again on
+the next poll.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from newsmon import SCHEMA_VERSION
+from newsmon.crawler.context import SETTING, CrawlContext
+from newsmon.crawler.extract import Article, NotAnArticle, extract
+from newsmon.crawler.fingerprint import simhash, story_id, text_fingerprint, title_fingerprint
+from newsmon.crawler.spiders.poll import Page
+from newsmon.crawler.topic import TopicMatcher
+from newsmon.crawler.urls import canonicalize
+from newsmon.scheduler.store import Fingerprints
+
+logger = logging.getLogger(__name__)
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+@dataclass
+class Story:
+    """An extracted article with its record, between the topic and publish pipelines."""
+
+    page: Page
+    article: Article
+    record: dict[str, Any]
+    urls: list[str] = field(default_factory=list)  # canonical URLs the page is known by
+
+
+class _ContextPipeline:
+    def __init__(self, ctx: CrawlContext) -> None:
+        self.ctx = ctx
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Any:
+        return cls(crawler.settings[SETTING])
+
+    def _drop(self, page: Page, counter: str, urls: list[str], why: str) -> DropItem:
+        """Count, mark the page's URLs seen, and return the DropItem to raise."""
+        self.ctx.report(page.source).count(counter)
+        if urls and page.story_id is None:
+            self.ctx.store.mark_seen(urls)
+        return DropItem(f"[{page.source}] {page.url}: {why}")
+
+
+class ExtractPipeline(_ContextPipeline):
+    """Page -> Story: trafilatura and structured metadata into the record."""
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Page):
+            return item
+        page = item
+        source = self.ctx.config.source(page.source)
+        tracking = self.ctx.config.dedup.tracking_params
+        urls = [page.listed_url]
+        fetched = canonicalize(page.url, tracking)
+        if fetched not in urls:
+            urls.append(fetched)
+        try:
+            article = extract(
+                page.body,
+                page.url,
+                page.entry,
+                language_hint=source.language,
+                selectors=source.selectors,
+                settings=self.ctx.config.extraction,
+            )
+        except NotAnArticle as exc:
+            raise self._drop(page, "rejected", urls, f"not an article ({exc.reason})") from None
+        canonical = fetched
+        if article.canonical_url:
+            canonical = canonicalize(article.canonical_url, tracking)
+        if canonical in urls:
+            urls.remove(canonical)
+        urls.insert(0, canonical)
+        record: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "id": page.story_id or story_id(canonical),
+            "url": page.url,
+            "canonical_url": canonical,
+            "source": page.source,
+            "title": article.title,
+            "text": article.text,
+            "description": article.description,
+            "language": article.language,
+            "published": _iso(article.published),
+            "published_from": article.published_from,
+            "modified": _iso(article.modified),
+            "authors": list(article.authors),
+            "image": article.image,
+            "tags": list(article.tags),
+            "sitename": article.sitename,
+            "access": article.access,
+            "fetched_at": _iso(page.fetched_at),
+            "discovered_via": {"kind": page.via_kind, "url": page.via_url},
+            "topic": None,
+        }
+        return Story(page=page, article=article, record=record, urls=urls)
+
+
+class TopicPipeline(_ContextPipeline):
+    """Drop off-topic stories; say why the others matched."""
+
+    def __init__(self, ctx: CrawlContext) -> None:
+        super().__init__(ctx)
+        topic = ctx.config.topic
+        self.matcher = TopicMatcher(topic) if topic is not None else None
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Story) or self.matcher is None:
+            return item
+        match = self.matcher.match(
+            {"title": item.record["title"], "description": item.record["description"], "text": item.record["text"]}
+        )
+        if match is None:
+            raise self._drop(item.page, "off_topic", item.urls, "off topic")
+        item.record["topic"] = match.to_record()
+        return item
+
+
+class PublishPipeline(_ContextPipeline):
+    """Deduplicate and publish in one atomic Redis script."""
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Story):
+            return item
+        page = item.page
+        report = self.ctx.report(page.source)
+        fingerprints = Fingerprints(
+            urls=tuple(item.urls),
+            text=text_fingerprint(item.record["text"]),
+            simhash=simhash(item.record["text"]),
+            title=title_fingerprint(item.record["title"]) if item.record["title"] else None,
+        )
+        try:
+            outcome = self.ctx.store.publish(item.record, fingerprints)
+        except Exception:
+            # Not marked seen: the document is read again next poll and the page retried.
+            self.ctx.failed_documents.add(page.via_url)
+            report.error(f"{page.url}: could not publish")
+            raise
+        if outcome.event == "duplicate" or outcome.reason in {"same-text", "near-duplicate"}:
+            report.count("duplicates")
+        if outcome.event is not None:
+            report.count("published")
+            logger.info("[%s] published %s %s (%s)", page.source, outcome.event, item.record["id"], page.url)
+        else:
+            logger.debug("[%s] %s: not published (%s)", page.source, page.url, outcome.reason)
+        return {"id": item.record["id"], "event": outcome.event, "reason": outcome.reason}

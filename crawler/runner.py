@@ -1,0 +1,94 @@
+"""Run poll crawls with Scrapy's ``AsyncCrawlerRunner`` on the asyncio reactor.
+
+One process installs the reactor once (:func:`run_with_reactor`) and may then run any number
+of crawls in sequence (:func:`crawl`), which is how a worker serves poll jobs for months.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from newsmon.crawler.context import SETTING, CrawlContext, SourceReport
+
+logger = logging.getLogger(__name__)
+
+REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+
+def run_with_reactor(main: Callable[[], Awaitable[int]]) -> int:
+    """Install the asyncio reactor, run ``main()`` to completion and return its exit code.
+
+    Signal handlers are left to ``main`` (Twisted's own would stop the reactor at once,
+    which is a cold stop).
+    """
+    from scrapy.utils.reactor import install_reactor
+
+    install_reactor(REACTOR)
+    from scrapy.utils.defer import deferred_from_coro
+    from twisted.internet import reactor
+
+    outcome: dict[str, Any] = {"code": 1}
+
+    def finished(result: Any) -> None:
+        from twisted.python.failure import Failure
+
+        if isinstance(result, Failure):
+            logger.error("Crashed: %s", result.getTraceback())
+            outcome["code"] = 1
+        else:
+            outcome["code"] = int(result or 0)
+        reactor.stop()  # type: ignore[attr-defined]
+
+    def start() -> None:
+        deferred_from_coro(main()).addBoth(finished)
+
+    reactor.callWhenRunning(start)  # type: ignore[attr-defined]
+    reactor.run(installSignalHandlers=False)  # type: ignore[attr-defined]
+    return int(outcome["code"])
+
+
+class Crawl:
+    """One poll crawl over some sources; :meth:`stop` ends it early (a cold stop)."""
+
+    def __init__(self, ctx: CrawlContext) -> None:
+        from scrapy.crawler import AsyncCrawlerRunner
+        from scrapy.settings import Settings
+
+        from newsmon.crawler import scrapy_settings
+
+        self.ctx = ctx
+        settings = scrapy_settings.build(ctx.config)
+        settings[SETTING] = ctx
+        self.runner = AsyncCrawlerRunner(Settings(settings))
+        self.reason: str | None = None
+
+    def _closed(self, spider: Any, reason: str) -> None:
+        self.reason = reason
+
+    async def run(self) -> dict[str, SourceReport]:
+        from scrapy import signals
+
+        from newsmon.crawler.spiders.poll import PollSpider
+
+        crawler = self.runner.create_crawler(PollSpider)
+        crawler.signals.connect(self._closed, signal=signals.spider_closed)
+        await self.runner.crawl(crawler)
+        return self.ctx.reports
+
+    @property
+    def finished(self) -> bool:
+        """True when the crawl ran to its end (not stopped, not crashed)."""
+        return self.reason == "finished"
+
+    async def stop(self) -> None:
+        await self.runner.stop()
+
+
+def make_context(config: Any, client: Any, keys: Any, sources: Sequence[str], **kwargs: Any) -> CrawlContext:
+    """A :class:`CrawlContext` with the story store built from the configuration."""
+    from newsmon.scheduler.store import StoryStore
+
+    store = StoryStore(client, keys, config.dedup, config.feed)
+    return CrawlContext(config=config, client=client, keys=keys, store=store, sources=tuple(sources), **kwargs)

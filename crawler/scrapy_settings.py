@@ -1,0 +1,63 @@
+"""Scrapy settings derived from the newsmon configuration.
+
+Named ``scrapy_settings`` (never ``scrapy``) so that it cannot shadow the Scrapy package.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from newsmon import __version__
+from newsmon.settings.model import Config
+
+_MW = "newsmon.crawler.middlewares"
+
+
+def user_agent(config: Config) -> str:
+    return config.fetch.user_agent or f"newsmon/{__version__} (+{config.fetch.contact_url})"
+
+
+def build(config: Config) -> dict[str, Any]:
+    """The settings of one poll crawl."""
+    fetch = config.fetch
+    return {
+        "BOT_NAME": "newsmon",
+        "USER_AGENT": user_agent(config),
+        "ROBOTSTXT_OBEY": fetch.obey_robots,
+        # Scrapy 2.19 opens a code-execution HTTP port and a telnet console by default.
+        "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
+        "DOWNLOAD_TIMEOUT": fetch.timeout,
+        "DNS_TIMEOUT": fetch.connect_timeout,
+        "DOWNLOAD_MAXSIZE": fetch.max_size,
+        "DOWNLOAD_WARNSIZE": 0,
+        "REDIRECT_MAX_TIMES": fetch.max_redirects,
+        "METAREFRESH_MAXDELAY": 10,
+        "URLLENGTH_LIMIT": fetch.max_url_length,
+        "CONCURRENT_REQUESTS": fetch.concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": fetch.concurrency_per_host,
+        "DOWNLOAD_DELAY": fetch.delay,
+        "RANDOMIZE_DOWNLOAD_DELAY": True,
+        "RETRY_TIMES": fetch.retries,
+        "COOKIES_ENABLED": False,
+        "HTTPCACHE_ENABLED": False,
+        "LOG_ENABLED": False,  # newsmon's entry points configure logging
+        "DEFAULT_REQUEST_HEADERS": {
+            "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            "Accept-Language": "en,fr;q=0.9,*;q=0.5",
+        },
+        "DOWNLOADER_MIDDLEWARES": {
+            f"{_MW}.guard.AddressGuardMiddleware": 40,
+            f"{_MW}.conditional.ConditionalGetMiddleware": 560,
+        },
+        "ITEM_PIPELINES": {
+            "newsmon.crawler.pipelines.ExtractPipeline": 100,
+            "newsmon.crawler.pipelines.TopicPipeline": 200,
+            "newsmon.crawler.pipelines.PublishPipeline": 300,
+        },
+        "EXTENSIONS": {
+            "scrapy.extensions.telnet.TelnetConsole": None,
+            "scrapy.extensions.logstats.LogStats": None,
+        },
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+    }

@@ -1,0 +1,261 @@
+"""The poll spider: one pass over some sources' feeds, sitemaps and section pages.
+
+For each source it reads the discovery documents, keeps the fresh entries whose canonical
+URL has not been seen, and fetches those article pages. The pages become :class:`Page` items
+that the pipelines extract, filter by topic, deduplicate and publish.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from newsmon.crawler.context import SETTING, CrawlContext
+from newsmon.crawler.discovery.feeds import parse_feed
+from newsmon.crawler.discovery.pages import find_article_links, find_feed_links
+from newsmon.crawler.discovery.sitemaps import parse_sitemap
+from newsmon.crawler.items import Discovery, DiscoveryError, Entry
+from newsmon.crawler.urls import canonicalize
+from newsmon.settings.model import Source
+
+logger = logging.getLogger(__name__)
+
+_HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A downloaded article page, on its way through the pipelines."""
+
+    source: str
+    url: str  # after redirects
+    listed_url: str  # the URL as discovery found it
+    body: bytes
+    entry: Entry | None
+    via_kind: str  # "feed", "sitemap", "page" or "recheck"
+    via_url: str
+    fetched_at: datetime
+    story_id: str | None = None  # set when re-checking a published story
+
+
+class PollSpider(scrapy.Spider):
+    """Polls the sources named in the crawl context."""
+
+    name = "poll"
+
+    def __init__(self, ctx: CrawlContext, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ctx = ctx
+        self.fetch = ctx.config.fetch
+        self._sitemaps_seen: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PollSpider:
+        kwargs.setdefault("ctx", crawler.settings[SETTING])
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        return spider  # type: ignore[no-any-return]
+
+    # -- start -------------------------------------------------------------------------------
+    async def start(self) -> AsyncIterator[Any]:
+        for name in self.ctx.sources:
+            source = self.ctx.config.source(name)
+            self.ctx.report(name)
+            for request in self._source_requests(source):
+                yield request
+        for story_id, url, source_name in self.ctx.recheck:
+            yield scrapy.Request(
+                url,
+                callback=self.parse_article,
+                errback=self.on_article_error,
+                dont_filter=True,
+                meta={"source": source_name, "via": ("recheck", url), "listed_url": url, "story_id": story_id},
+            )
+
+    def _source_requests(self, source: Source) -> Iterable[scrapy.Request]:
+        for url in source.feeds:
+            yield self._document(source.name, "feed", url, self.parse_feed)
+        for url in source.sitemaps:
+            self._sitemaps_seen.add(url)
+            yield self._document(source.name, "sitemap", url, self.parse_sitemap, depth=0)
+        for url in source.pages:
+            yield self._document(source.name, "page", url, self.parse_section)
+        if source.home and not source.feeds:
+            yield self._document(source.name, "home", source.home, self.parse_home, conditional=False)
+
+    def _document(
+        self, source: str, kind: str, url: str, callback: Any, *, conditional: bool = True, depth: int = 0
+    ) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.on_document_error,
+            dont_filter=True,
+            meta={
+                "source": source,
+                "kind": kind,
+                "conditional": conditional,
+                "depth": depth,
+                "handle_httpstatus_list": [304],
+            },
+        )
+
+    # -- discovery documents ---------------------------------------------------------------
+    def _unchanged(self, response: Response) -> bool:
+        if response.status == 304 or response.meta.get("unchanged"):
+            self.ctx.report(response.meta["source"]).count("documents_unchanged")
+            logger.debug("[%s] %s unchanged", response.meta["source"], response.url)
+            return True
+        return False
+
+    def parse_feed(self, response: Response) -> Iterable[scrapy.Request]:
+        if self._unchanged(response):
+            return
+        try:
+            found = parse_feed(response.body, response.url, max_items=self.fetch.max_items_per_feed)
+        except DiscoveryError as exc:
+            self._document_failed(response, f"{exc}")
+            return
+        yield from self._follow_entries(response, found, "feed")
+
+    def parse_sitemap(self, response: Response) -> Iterable[scrapy.Request]:
+        if self._unchanged(response):
+            return
+        source = response.meta["source"]
+        try:
+            found = parse_sitemap(response.body, response.url, max_items=self.fetch.max_items_per_feed)
+        except DiscoveryError as exc:
+            self._document_failed(response, f"{exc}")
+            return
+        depth = response.meta.get("depth", 0)
+        for child in found.sitemaps:
+            if child in self._sitemaps_seen:
+                continue
+            if depth + 1 > self.fetch.sitemap_depth:
+                logger.warning("[%s] sitemap %s: index deeper than %d levels, not followed",
+                               source, child, self.fetch.sitemap_depth)
+                break
+            self._sitemaps_seen.add(child)
+            yield self._document(source, "sitemap", child, self.parse_sitemap, depth=depth + 1)
+        yield from self._follow_entries(response, found, "sitemap")
+
+    def parse_section(self, response: Response) -> Iterable[scrapy.Request]:
+        if self._unchanged(response):
+            return
+        source = self.ctx.config.source(response.meta["source"])
+        if not self._is_html(response):
+            self._document_failed(response, "section page is not HTML")
+            return
+        entries = find_article_links(response.body, response.url, allow=source.allow, deny=source.deny)
+        yield from self._follow_entries(response, Discovery(kind="page", entries=entries), "page")
+
+    def parse_home(self, response: Response) -> Iterable[scrapy.Request]:
+        source = response.meta["source"]
+        feeds = find_feed_links(response.body, response.url) if self._is_html(response) else []
+        if not feeds:
+            self._document_failed(response, "no feed found on the home page")
+            return
+        self.ctx.report(source).count("documents_read")
+        for url in feeds[:3]:
+            yield self._document(source, "feed", url, self.parse_feed)
+
+    def _follow_entries(self, response: Response, found: Discovery, kind: str) -> Iterable[scrapy.Request]:
+        source = response.meta["source"]
+        report = self.ctx.report(source)
+        report.count("documents_read")
+        if found.degraded:
+            report.degraded.append(response.url)
+            logger.warning("[%s] %s is malformed; read what could be recovered", source, response.url)
+        fresh = self._fresh(found.entries)
+        canonical: dict[str, Entry] = {}
+        for entry in fresh:
+            if len(entry.url) > self.fetch.max_url_length:
+                continue
+            canonical.setdefault(canonicalize(entry.url, self.ctx.config.dedup.tracking_params), entry)
+        report.count("entries", len(canonical))
+        if not canonical:
+            return
+        unseen = self.ctx.store.unseen(list(canonical))
+        for url in unseen:
+            entry = canonical[url]
+            yield scrapy.Request(
+                entry.url,
+                callback=self.parse_article,
+                errback=self.on_article_error,
+                meta={"source": source, "entry": entry, "via": (kind, response.url), "listed_url": url},
+            )
+
+    def _fresh(self, entries: list[Entry]) -> list[Entry]:
+        """Entries not older than ``fetch.max_age`` (undated entries are kept)."""
+        cutoff = datetime.now(UTC) - self.fetch.max_age
+        return [e for e in entries if (e.published or e.updated) is None or (e.published or e.updated) >= cutoff]  # type: ignore[operator]
+
+    # -- articles --------------------------------------------------------------------------
+    def parse_article(self, response: Response) -> Iterable[Page]:
+        source = response.meta["source"]
+        if not self._is_html(response):
+            self.ctx.report(source).count("rejected")
+            logger.info("[%s] %s: skipped, not an HTML page (%s)", source, response.url,
+                        response.headers.get(b"Content-Type", b"?").decode("latin-1"))
+            self.ctx.store.mark_seen([response.meta["listed_url"]])
+            return
+        self.ctx.report(source).count("fetched")
+        via_kind, via_url = response.meta["via"]
+        yield Page(
+            source=source,
+            url=response.url,
+            listed_url=response.meta["listed_url"],
+            body=response.body,
+            entry=response.meta.get("entry"),
+            via_kind=via_kind,
+            via_url=via_url,
+            fetched_at=datetime.now(UTC),
+            story_id=response.meta.get("story_id"),
+        )
+
+    @staticmethod
+    def _is_html(response: Response) -> bool:
+        ctype = response.headers.get(b"Content-Type", b"").lower()
+        return not ctype or any(t in ctype for t in _HTML_TYPES)
+
+    # -- errors ----------------------------------------------------------------------------
+    def _document_failed(self, response: Response, why: str) -> None:
+        source = response.meta["source"]
+        report = self.ctx.report(source)
+        report.count("documents_failed")
+        report.error(f"{response.url}: {why}")
+        logger.warning("[%s] %s: %s", source, response.url, why)
+
+    def on_document_error(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        source = request.meta["source"]
+        report = self.ctx.report(source)
+        report.count("documents_failed")
+        why = _describe(failure)
+        report.error(f"{request.url}: {why}")
+        logger.warning("[%s] %s: %s", source, request.url, why)
+
+    def on_article_error(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        source = request.meta["source"]
+        why = _describe(failure)
+        self.ctx.report(source).error(f"{request.url}: {why}")
+        self.ctx.failed_documents.add(request.meta["via"][1])
+        logger.warning("[%s] article %s: %s", source, request.url, why)
+
+
+def _describe(failure: Failure) -> str:
+    from scrapy.spidermiddlewares.httperror import HttpError
+
+    exc = failure.value
+    if isinstance(exc, HttpError):
+        return f"HTTP {exc.response.status}"
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

@@ -1,0 +1,225 @@
+"""The scheduler role, and the supervisor that ``newsmon run`` adds to it.
+
+The scheduler decides what is due and queues poll jobs; it never crawls. Its policy is
+explicit: one interval job per source (id ``poll:<source>``), ``coalesce`` (missed runs
+collapse into one), ``max_instances=1``, a misfire grace time and jitter. A source whose poll is
+still queued or running is not queued again (see :class:`~newsmon.scheduler.jobs.JobQueue`).
+
+The supervisor runs N ``newsmon worker`` processes beside it, restarts one that dies (with
+back-off), replaces one that stops sending heartbeats (hung), and on a warm stop asks them to
+finish their crawl and waits for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import redis
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from newsmon.scheduler.jobs import JobQueue
+from newsmon.scheduler.keys import Keys
+from newsmon.scheduler.status import set_next_poll
+from newsmon.settings.model import Config
+
+logger = logging.getLogger(__name__)
+
+#: A worker whose heartbeat is older than this is considered hung and replaced.
+HUNG_AFTER = 60.0
+
+
+class Scheduler:
+    """Queues a poll job for each source at its interval."""
+
+    def __init__(self, config: Config, client: redis.Redis, keys: Keys) -> None:
+        self.config = config
+        self.client = client
+        self.keys = keys
+        self.queue = JobQueue(client, keys, config.scheduler.job_lease)
+        policy = config.scheduler
+        self.aps = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": int(policy.misfire_grace.total_seconds()) or None,
+            },
+        )
+        self.periodic: list[tuple[float, Callable[[], Awaitable[None] | None]]] = []
+
+    def start(self) -> None:
+        self.queue.ensure_group()
+        jitter = int(self.config.scheduler.jitter.total_seconds()) or None
+        now = datetime.now(UTC)
+        for source in self.config.sources:
+            if not source.enabled:
+                continue
+            interval = source.interval.total_seconds()
+            self.aps.add_job(
+                self.enqueue,
+                "interval",
+                seconds=interval,
+                # Jitter spreads sources over time; never more than a tenth of the interval.
+                jitter=min(jitter, max(0, int(interval / 10))) if jitter else None,
+                id=f"poll:{source.name}",
+                name=f"poll {source.name}",
+                replace_existing=True,
+                args=[source.name],
+                next_run_time=now,
+            )
+        for seconds, func in self.periodic:
+            self.aps.add_job(func, "interval", seconds=seconds, id=f"periodic:{func.__name__}",
+                             replace_existing=True)
+        self.aps.add_job(self.heartbeat, "interval", seconds=5, id="heartbeat", replace_existing=True,
+                         next_run_time=now)
+        self.aps.start()
+        logger.info("Scheduler started: %d sources", sum(1 for s in self.config.sources if s.enabled))
+
+    def enqueue(self, source: str) -> None:
+        try:
+            queued = self.queue.enqueue(source)
+            job = self.aps.get_job(f"poll:{source}")
+            if job is not None and job.next_run_time is not None:
+                set_next_poll(self.client, self.keys, source, job.next_run_time.timestamp())
+        except redis.RedisError as exc:
+            logger.error("[%s] could not queue a poll job: %s", source, exc)
+            return
+        if queued:
+            logger.debug("[%s] poll job queued", source)
+
+    def heartbeat(self) -> None:
+        with contextlib.suppress(redis.RedisError):
+            self.client.set(self.keys.health("scheduler", socket.gethostname()), f"{time.time():.3f}", ex=15)
+
+    def shutdown(self) -> None:
+        if self.aps.running:
+            self.aps.shutdown(wait=False)
+        with contextlib.suppress(redis.RedisError):
+            self.client.delete(self.keys.health("scheduler", socket.gethostname()))
+
+
+@dataclass
+class _Slot:
+    index: int
+    process: asyncio.subprocess.Process | None = None
+    started: float = 0.0
+    restarts: int = 0
+    backoff: float = 1.0
+    next_start: float = 0.0
+    history: list[int] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"{socket.gethostname()}:w{self.index}"
+
+
+class Supervisor:
+    """Keeps N worker processes running."""
+
+    def __init__(self, config: Config, client: redis.Redis, keys: Keys, *, workers: int,
+                 redis_url: str, config_path: Path | None) -> None:
+        self.config = config
+        self.client = client
+        self.keys = keys
+        self.redis_url = redis_url
+        self.config_path = config_path
+        self.slots = [_Slot(i) for i in range(workers)]
+        self.stopping = False
+
+    def _command(self, slot: _Slot) -> list[str]:
+        cmd = [sys.executable, "-m", "newsmon.scheduler.cli"]
+        if self.config_path is not None:
+            cmd += ["--config", str(self.config_path)]
+        return [*cmd, "worker", "--name", slot.name, "--supervised"]
+
+    async def _spawn(self, slot: _Slot) -> None:
+        env = dict(os.environ, REDIS_URL=self.redis_url, NEWSMON_DATA_DIR=str(self.config.data_dir))
+        # A session of its own: a Ctrl-C in the terminal reaches the supervisor only, which
+        # then stops the workers in order (a second signal to a worker is a cold stop).
+        slot.process = await asyncio.create_subprocess_exec(
+            *self._command(slot), env=env, stdin=asyncio.subprocess.DEVNULL, start_new_session=True
+        )
+        slot.started = time.monotonic()
+        logger.info("Worker %s started (pid %d)", slot.name, slot.process.pid)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Supervise until ``stop`` is set; then stop the workers warmly."""
+        for slot in self.slots:
+            await self._spawn(slot)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+            if stop.is_set():
+                break
+            await self._check(slot_list=self.slots)
+
+    async def _check(self, slot_list: list[_Slot]) -> None:
+        now = time.monotonic()
+        for slot in slot_list:
+            proc = slot.process
+            if proc is not None and proc.returncode is None:
+                if now - slot.started > HUNG_AFTER and self._hung(slot):
+                    logger.error("Worker %s sent no heartbeat for %.0fs: killing it", slot.name, HUNG_AFTER)
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+                    await proc.wait()
+                else:
+                    continue
+            if proc is not None and proc.returncode is not None:
+                code = proc.returncode
+                lived = now - slot.started
+                slot.process = None
+                if code == 0:
+                    logger.info("Worker %s exited (recycled after its crawl budget); replacing it", slot.name)
+                    slot.backoff = 1.0
+                    slot.next_start = now
+                else:
+                    slot.backoff = 1.0 if lived > 60 else min(slot.backoff * 2, 30.0)
+                    slot.next_start = now + slot.backoff
+                    logger.warning("Worker %s died (exit %s); restarting in %.0fs", slot.name, code, slot.backoff)
+                slot.restarts += 1
+            if slot.process is None and now >= slot.next_start:
+                await self._spawn(slot)
+
+    def _hung(self, slot: _Slot) -> bool:
+        try:
+            beat = self.client.get(self.keys.health("worker", slot.name))
+        except redis.RedisError:
+            return False
+        if beat is None:
+            return True
+        return time.time() - float(beat.split()[0]) > HUNG_AFTER
+
+    async def stop(self, timeout: float) -> None:
+        """Warm stop: SIGTERM every worker, wait, then SIGKILL the ones still running."""
+        running = [s.process for s in self.slots if s.process is not None and s.process.returncode is None]
+        for proc in running:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+        if not running:
+            return
+        await asyncio.wait([asyncio.ensure_future(p.wait()) for p in running], timeout=timeout)
+        for proc in running:
+            if proc.returncode is None:
+                logger.warning("Worker pid %d did not stop in %.0fs: killing it", proc.pid, timeout)
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+
+    def kill(self) -> None:
+        """Cold stop."""
+        for slot in self.slots:
+            if slot.process is not None and slot.process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    slot.process.send_signal(signal.SIGTERM)

@@ -1,0 +1,167 @@
+"""The worker role: take poll jobs from Redis and run them as Scrapy crawls.
+
+A worker claims a batch of jobs, crawls those sources in one Scrapy crawl, records each
+source's outcome and acknowledges the jobs only when the crawl finished. While it crawls it
+keeps its jobs' leases alive, and a heartbeat key with a TTL says it is alive.
+
+Stopping: the first SIGTERM/SIGINT is a warm stop (the crawl in flight finishes, bounded by
+``scheduler.stop_timeout``, after which it is stopped and its jobs left for another worker);
+the second is a cold stop (exit at once; the jobs are claimed again after their lease).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+
+import redis
+
+from newsmon.crawler.runner import Crawl, make_context
+from newsmon.scheduler.jobs import Job, JobQueue
+from newsmon.scheduler.keys import Keys
+from newsmon.scheduler.status import record_poll
+from newsmon.settings.model import Config
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_EVERY = 2.0
+HEARTBEAT_TTL = 15
+
+
+def default_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Worker:
+    """Serves poll jobs until stopped, or until ``max_polls`` crawls (then it exits to be replaced)."""
+
+    def __init__(
+        self,
+        config: Config,
+        client: redis.Redis,
+        keys: Keys,
+        *,
+        name: str | None = None,
+        batch: int = 8,
+        burst: bool = False,
+        supervised: bool = False,
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.keys = keys
+        self.name = name or default_name()
+        self.batch = batch
+        self.burst = burst  # exit when no job is waiting (for tests and cron-like use)
+        # A supervised worker stops warmly when its supervisor is gone (killed with SIGKILL).
+        self.parent = os.getppid() if supervised else None
+        self.queue = JobQueue(client, keys, config.scheduler.job_lease)
+        self.stopping = asyncio.Event()
+        self.crawls = 0
+        self._current: Crawl | None = None
+        self._signals = 0
+
+    # -- signals ---------------------------------------------------------------------------
+    def _on_signal(self, signum: int) -> None:
+        self._signals += 1
+        if self._signals == 1:
+            logger.info("Worker %s: warm stop (%s); finishing the crawl in flight",
+                        self.name, signal.Signals(signum).name)
+            self.stopping.set()
+        else:
+            logger.warning("Worker %s: cold stop; unfinished jobs will be claimed again", self.name)
+            logging.shutdown()
+            os._exit(1)
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._on_signal, signum)
+
+    # -- main loop -------------------------------------------------------------------------
+    async def run(self) -> int:
+        logger.info("Worker %s started", self.name)
+        heartbeat = asyncio.ensure_future(self._heartbeat())
+        try:
+            while not self.stopping.is_set():
+                jobs = await asyncio.to_thread(self.queue.claim, self.name, self.batch, 1000)
+                if not jobs:
+                    if self.burst:
+                        break
+                    continue
+                await self._serve(jobs)
+                self.crawls += 1
+                if self.crawls >= self.config.scheduler.worker_max_polls:
+                    logger.info("Worker %s: %d crawls done; exiting to be replaced", self.name, self.crawls)
+                    break
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(redis.RedisError):
+                self.client.delete(self.keys.health("worker", self.name))
+        logger.info("Worker %s stopped after %d crawls", self.name, self.crawls)
+        return 0
+
+    async def _serve(self, jobs: list[Job]) -> None:
+        known = [j for j in jobs if j.source in {s.name for s in self.config.sources}]
+        unknown = [j for j in jobs if j not in known]
+        if unknown:
+            logger.warning("Dropping poll jobs for sources not in this worker's config: %s",
+                           ", ".join(sorted({j.source for j in unknown})))
+            self.queue.ack(unknown)
+        if not known:
+            return
+        sources = list(dict.fromkeys(j.source for j in known))
+        recheck: tuple[tuple[str, str, str], ...] = ()
+        ctx = make_context(self.config, self.client, self.keys, sources, recheck=recheck)
+        crawl = Crawl(ctx)
+        self._current = crawl
+        keepalive = asyncio.ensure_future(self._keep_leases(known))
+        watchdog = asyncio.ensure_future(self._stop_when_asked(crawl))
+        started = time.monotonic()
+        try:
+            reports = await crawl.run()
+        finally:
+            keepalive.cancel()
+            watchdog.cancel()
+            self._current = None
+        record_poll(self.client, self.keys, reports.values())
+        if crawl.finished:
+            self.queue.ack(known)
+        else:
+            logger.warning("Crawl of %s did not finish (%s); its jobs will be claimed again",
+                           ", ".join(sources), crawl.reason)
+        logger.info(
+            "Polled %s in %.1fs: %s",
+            ", ".join(sources),
+            time.monotonic() - started,
+            "; ".join(f"{r.name} +{r.counts['published']}" for r in reports.values()),
+        )
+
+    async def _keep_leases(self, jobs: list[Job]) -> None:
+        every = max(0.5, self.queue.lease_ms / 3000)
+        while True:
+            await asyncio.sleep(every)
+            await asyncio.to_thread(self.queue.extend, self.name, jobs)
+
+    async def _stop_when_asked(self, crawl: Crawl) -> None:
+        await self.stopping.wait()
+        timeout = self.config.scheduler.stop_timeout.total_seconds()
+        await asyncio.sleep(timeout)
+        logger.warning("Worker %s: crawl still running after %.0fs; stopping it", self.name, timeout)
+        await crawl.stop()
+
+    async def _heartbeat(self) -> None:
+        key = self.keys.health("worker", self.name)
+        while True:
+            if self.parent is not None and os.getppid() != self.parent and not self.stopping.is_set():
+                logger.warning("Worker %s: supervisor gone; stopping", self.name)
+                self.stopping.set()
+            with contextlib.suppress(redis.RedisError):
+                await asyncio.to_thread(
+                    self.client.set, key, f"{time.time():.3f} crawls={self.crawls}", ex=HEARTBEAT_TTL
+                )
+            await asyncio.sleep(HEARTBEAT_EVERY)
