@@ -1,7 +1,8 @@
 """What one crawl's components share: the configuration, the story store and per-source reports.
 
-The runner builds one :class:`CrawlContext` per crawl and hands it to Scrapy through the
-``NEWSMON_CONTEXT`` setting; spiders, middlewares and pipelines read it in ``from_crawler``.
+The runner builds one :class:`CrawlContext` per crawl and passes it to the spider; middlewares
+and pipelines read it in ``from_crawler`` with :func:`context_of` (the spider exists before
+they are built). It cannot travel in the Scrapy settings: those are deep-copied.
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import redis
+    from scrapy.crawler import Crawler
 
     from newsmon.scheduler.keys import Keys
     from newsmon.scheduler.store import StoryStore
     from newsmon.settings.model import Config
 
 logger = logging.getLogger(__name__)
-
-#: The Scrapy setting that carries the context.
-SETTING = "NEWSMON_CONTEXT"
 
 #: Counters kept per source, in the order ``newsmon crawl`` prints them.
 COUNTERS = (
@@ -92,3 +91,11 @@ class CrawlContext:
         if source not in self.reports:
             self.reports[source] = SourceReport(source)
         return self.reports[source]
+
+
+def context_of(crawler: Crawler) -> CrawlContext:
+    """The context of the crawl ``crawler`` runs."""
+    ctx = getattr(crawler.spider, "ctx", None)
+    if not isinstance(ctx, CrawlContext):
+        raise TypeError("newsmon components need a spider built with a CrawlContext (ctx=...)")
+    return ctx

@@ -16,7 +16,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from newsmon import SCHEMA_VERSION
-from newsmon.crawler.context import SETTING, CrawlContext
+from newsmon.crawler.context import CrawlContext, context_of
 from newsmon.crawler.extract import Article, NotAnArticle, extract
 from newsmon.crawler.fingerprint import simhash, story_id, text_fingerprint, title_fingerprint
 from newsmon.crawler.spiders.poll import Page
@@ -49,7 +49,7 @@ class _ContextPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Any:
-        return cls(crawler.settings[SETTING])
+        return cls(context_of(crawler))
 
     def _drop(self, page: Page, counter: str, urls: list[str], why: str) -> DropItem:
         """Count, mark the page's URLs seen, and return the DropItem to raise."""

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from newsmon.crawler.context import SETTING, CrawlContext, SourceReport
+from newsmon.crawler.context import CrawlContext, SourceReport
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +59,7 @@ class Crawl:
         from newsmon.crawler import scrapy_settings
 
         self.ctx = ctx
-        settings = scrapy_settings.build(ctx.config)
-        settings[SETTING] = ctx
-        self.runner = AsyncCrawlerRunner(Settings(settings))
+        self.runner = AsyncCrawlerRunner(Settings(scrapy_settings.build(ctx.config)))
         self.reason: str | None = None
 
     def _closed(self, spider: Any, reason: str) -> None:
@@ -74,7 +72,7 @@ class Crawl:
 
         crawler = self.runner.create_crawler(PollSpider)
         crawler.signals.connect(self._closed, signal=signals.spider_closed)
-        await self.runner.crawl(crawler)
+        await self.runner.crawl(crawler, ctx=self.ctx)
         return self.ctx.reports
 
     @property

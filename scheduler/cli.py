@@ -309,6 +309,18 @@ def _retention_warnings(client: Any, keys: Keys, config: Config) -> list[str]:
     return list(retention_warnings(client, keys, config.feed))
 
 
+def cmd_feed(args: argparse.Namespace) -> int:
+    """``feed read`` and ``feed groups``: the handlers live in ``cli_feed``."""
+    from newsmon.scheduler.cli_feed import UsageError as FeedUsageError
+
+    config = _load(args)
+    with _redis(config) as (client, keys, _url):
+        try:
+            return int(args.feed_handler(args, client, keys, config))
+        except FeedUsageError as exc:
+            raise UsageError(str(exc)) from None
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Exit 0 when a scheduler or worker heartbeat is fresh (for container health checks)."""
     from newsmon.scheduler.status import alive
@@ -448,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:  # pragma: no cover
         pass
     else:
-        add_feed_parser(verbs, common)
+        add_feed_parser(verbs).set_defaults(func=cmd_feed)
     return parser
 
 

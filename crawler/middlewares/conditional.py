@@ -17,7 +17,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 
-from newsmon.crawler.context import SETTING, CrawlContext
+from newsmon.crawler.context import CrawlContext, context_of
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class ConditionalGetMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalGetMiddleware:
-        middleware = cls(crawler.settings[SETTING])
+        middleware = cls(context_of(crawler))
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 

@@ -20,7 +20,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
 
-from newsmon.crawler.context import SETTING, CrawlContext
+from newsmon.crawler.context import CrawlContext, context_of
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class AddressGuardMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AddressGuardMiddleware:
-        return cls(crawler.settings[SETTING])
+        return cls(context_of(crawler))
 
     async def process_request(self, request: Request) -> None:
         try:

@@ -14,11 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
-from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from newsmon.crawler.context import SETTING, CrawlContext
+from newsmon.crawler.context import CrawlContext
 from newsmon.crawler.discovery.feeds import parse_feed
 from newsmon.crawler.discovery.pages import find_article_links, find_feed_links
 from newsmon.crawler.discovery.sitemaps import parse_sitemap
@@ -56,12 +55,6 @@ class PollSpider(scrapy.Spider):
         self.ctx = ctx
         self.fetch = ctx.config.fetch
         self._sitemaps_seen: set[str] = set()
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PollSpider:
-        kwargs.setdefault("ctx", crawler.settings[SETTING])
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        return spider  # type: ignore[no-any-return]
 
     # -- start -------------------------------------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
