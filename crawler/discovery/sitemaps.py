@@ -1,0 +1,253 @@
+"""Sitemaps (XML ``urlset``/``sitemapindex``, gzipped or not, or plain text) and robots.txt lines.
+
+Google News (``news:``) and image (``image:``) extensions fill the entry's title, dates, language,
+tags and image. As sitemaps.org allows, a "sitemap" that turns out to be an RSS or Atom feed is
+read as one (``kind`` is then the feed's).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from lxml import etree
+
+from newsmon.crawler.discovery.dates import aware_now, parse_date
+from newsmon.crawler.discovery.feeds import parse_feed
+from newsmon.crawler.discovery.text import (
+    MAX_TITLE_LENGTH,
+    check_limit,
+    clean_html,
+    collapse,
+    newest_first,
+    resolve_url,
+    unique,
+)
+from newsmon.crawler.discovery.xml import DEFAULT_MAX_SIZE, decompress, iter_xml, local_name, text_of, xml_base
+from newsmon.crawler.items import Discovery, DiscoveryError, Entry
+
+logger = logging.getLogger(__name__)
+
+NEWS: Final = "http://www.google.com/schemas/sitemap-news/0.9"
+IMAGE: Final = "http://www.google.com/schemas/sitemap-image/1.1"
+
+#: Default cap on entries (and child sitemaps) kept, newest first.
+DEFAULT_MAX_ITEMS = 1000
+# Google reads the first 500 KiB of a robots.txt; so do we.
+_MAX_ROBOTS = 500 * 1024
+_FEED_ROOTS = frozenset({"rss", "RDF", "feed"})
+# A body with no "<?xml" this early and not starting with "<" is a text sitemap.
+_XML_WINDOW = 4096
+
+
+@dataclass(slots=True)
+class _RawUrl:
+    url: str
+    updated: datetime | None = None
+    published: datetime | None = None
+    title: str | None = None
+    language: str | None = None
+    keywords: str | None = None
+    image: str | None = None
+
+    def sort_date(self) -> datetime | None:
+        return self.published or self.updated
+
+
+def parse_sitemap(
+    body: bytes,
+    url: str,
+    *,
+    max_items: int = DEFAULT_MAX_ITEMS,
+    now: datetime | None = None,
+    max_size: int = DEFAULT_MAX_SIZE,
+) -> Discovery:
+    """Read a sitemap.
+
+    Args:
+        body: the body as received; gzip (``.xml.gz``) is undone here, under ``max_size``.
+        url: the sitemap's URL; relative locations resolve against it.
+        max_items: keep this many entries (or child sitemaps), newest first.
+        now: the current time, used to drop dates from the future; defaults to the clock.
+        max_size: cap on the decompressed size of a gzipped body.
+
+    Returns:
+        ``kind="urlset"`` with entries (a plain-text sitemap is a urlset too), or
+        ``kind="sitemapindex"`` with child sitemap URLs; an RSS/Atom feed given as a sitemap is
+        parsed as a feed.
+
+    Raises:
+        DiscoveryError: the body is not a sitemap (HTML, JSON, text without URLs, empty).
+    """
+    check_limit("max_items", max_items)
+    now = aware_now(now)
+    data, problems = decompress(body, max_size)
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if not head:
+        raise DiscoveryError("not a sitemap: empty body")
+    if head.startswith((b"<!doctype html", b"<html")):
+        raise DiscoveryError("not a sitemap: got an HTML page")
+    if head.startswith((b"{", b"[")):
+        raise DiscoveryError("not a sitemap: got JSON")
+    if not head.startswith(b"<") and b"<?xml" not in data[:_XML_WINDOW]:
+        discovery, more_problems = _parse_text(data, max_items)
+    else:
+        parsed, more_problems = _parse_xml(data, url, max_items=max_items, now=now)
+        if parsed is None:
+            return parse_feed(body, url, max_items=max_items, now=now, max_size=max_size)
+        discovery = parsed
+    problems += more_problems
+    if problems:
+        logger.info("Sitemap %s is malformed, read what could be read: %s", url, "; ".join(problems))
+        discovery = dataclasses.replace(discovery, degraded=True)
+    return discovery
+
+
+def _parse_xml(data: bytes, url: str, *, max_items: int, now: datetime) -> tuple[Discovery | None, list[str]]:
+    """Read an XML sitemap; ``None`` when the document is a feed."""
+    stream = iter_xml(data, ("{*}url", "{*}sitemap"))
+    kind: str | None = None
+
+    def children() -> Iterator[_RawUrl]:
+        nonlocal kind
+        for element in stream:
+            parent = element.getparent()
+            if kind is None:
+                kind = _sitemap_kind(element.getroottree().getroot())
+            # Only <url> in a urlset and <sitemap> in an index, as direct children of the root
+            # (an RSS channel's <image><url> is not an entry).
+            expected = "url" if kind == "urlset" else "sitemap"
+            if local_name(element.tag) != expected or parent is None or parent.getparent() is not None:
+                continue
+            raw = _read_url(element, url, now)
+            if raw is not None:
+                yield raw
+
+    newest = newest_first(children(), _RawUrl.sort_date, max_items)
+    root = stream.root
+    if root is None:
+        raise DiscoveryError("not a sitemap: no XML element could be read")
+    if kind is None:
+        kind = _sitemap_kind(root)
+    if kind == "feed":
+        return None, []
+    if kind == "sitemapindex":
+        return Discovery(kind=kind, sitemaps=list(unique(raw.url for raw in newest))), stream.problems
+    entries = []
+    seen: set[str] = set()
+    for raw in newest:
+        if raw.url not in seen:
+            seen.add(raw.url)
+            entries.append(
+                Entry(
+                    url=raw.url,
+                    title=clean_html(raw.title, MAX_TITLE_LENGTH),
+                    published=raw.published,
+                    updated=raw.updated,
+                    language=raw.language,
+                    tags=unique(collapse(tag) for tag in (raw.keywords or "").split(",")),
+                    image=raw.image,
+                )
+            )
+    return Discovery(kind=kind, entries=entries), stream.problems
+
+
+def _sitemap_kind(root: etree._Element) -> str:
+    name = local_name(root.tag)
+    if name in {"urlset", "sitemapindex"}:
+        return name
+    if name in _FEED_ROOTS:
+        return "feed"
+    if name.lower() == "html":
+        raise DiscoveryError("not a sitemap: got an HTML page")
+    raise DiscoveryError(f"not a sitemap: unexpected root element <{name}>")
+
+
+def _read_url(element: etree._Element, sitemap_url: str, now: datetime) -> _RawUrl | None:
+    """One ``<url>`` or ``<sitemap>``; ``None`` without a usable ``<loc>``."""
+    loc = lastmod = None
+    news = image = None
+    for child in element:
+        name = local_name(child.tag)
+        if name == "loc":
+            loc = loc or child.text
+        elif name == "lastmod":
+            lastmod = lastmod or child.text
+        elif name == "news" and news is None:
+            news = child
+        elif name == "image" and image is None:
+            image = child
+    base = xml_base(element, sitemap_url)
+    url = resolve_url(base, loc)
+    if url is None:
+        return None
+    raw = _RawUrl(url=url, updated=parse_date(lastmod, now))
+    if news is not None:
+        _read_news(news, raw, now)
+    if image is not None:
+        for child in image:
+            if local_name(child.tag) == "loc":
+                raw.image = resolve_url(base, child.text)
+                break
+    return raw
+
+
+def _read_news(news: etree._Element, raw: _RawUrl, now: datetime) -> None:
+    for child in news:
+        name = local_name(child.tag)
+        if name == "publication_date":
+            raw.published = parse_date(child.text, now)
+        elif name == "title":
+            raw.title = text_of(child)
+        elif name == "keywords":
+            raw.keywords = child.text
+        elif name == "publication":
+            for field in child:
+                if local_name(field.tag) == "language":
+                    raw.language = collapse(field.text)
+
+
+def _parse_text(data: bytes, max_items: int) -> tuple[Discovery, list[str]]:
+    """A text sitemap: one absolute URL per line, in document order (there are no dates)."""
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    skipped = 0
+    for line in data.decode("utf-8-sig", "replace").splitlines():
+        candidate = line.strip()
+        if not candidate:
+            continue
+        is_url = candidate[:8].lower().startswith(("http://", "https://")) and " " not in candidate
+        url = resolve_url(candidate, candidate) if is_url else None
+        if url is None:
+            skipped += 1
+        elif url not in seen:
+            seen.add(url)
+            entries.append(Entry(url=url))
+            if len(entries) >= max_items:
+                break
+    if not entries:
+        raise DiscoveryError("not a sitemap: no URLs in the text body")
+    problems = [f"{skipped} lines are not URLs"] if skipped else []
+    return Discovery(kind="urlset", entries=entries), problems
+
+
+def robots_sitemaps(robots_txt: str, base_url: str) -> list[str]:
+    """The ``Sitemap:`` URLs a robots.txt declares, absolute, deduplicated, in file order.
+
+    ``Sitemap:`` lines apply whatever user-agent group they sit in. Relative URLs (not allowed,
+    but seen) resolve against ``base_url``; non-http(s) ones are dropped.
+    """
+    found: list[str] = []
+    for line in robots_txt[:_MAX_ROBOTS].lstrip("\ufeff").splitlines():
+        field, sep, value = line.partition(":")
+        if not sep or field.strip().lower() not in {"sitemap", "site-map"}:
+            continue
+        tokens = value.split()
+        url = resolve_url(base_url, tokens[0]) if tokens and not tokens[0].startswith("#") else None
+        if url is not None:
+            found.append(url)
+    return list(unique(found))
