@@ -21,7 +21,7 @@ from newsmon.crawler.extract import Article, NotAnArticle, extract
 from newsmon.crawler.fingerprint import simhash, story_id, text_fingerprint, title_fingerprint
 from newsmon.crawler.spiders.poll import Page
 from newsmon.crawler.topic import TopicMatcher
-from newsmon.crawler.urls import canonicalize
+from newsmon.crawler.urls import InvalidURL, canonicalize, choose_canonical, clean_url
 from newsmon.scheduler.store import Fingerprints
 
 logger = logging.getLogger(__name__)
@@ -83,17 +83,24 @@ class ExtractPipeline(_ContextPipeline):
             )
         except NotAnArticle as exc:
             raise self._drop(page, "rejected", urls, f"not an article ({exc.reason})") from None
-        canonical = fetched
+        # The story's key (and id) is the aggressive canonical form; the record shows the
+        # declared or fetched URL only lightly cleaned, so that it still opens.
+        key = choose_canonical(page.url, [article.canonical_url], tracking)
+        shown = page.url
         if article.canonical_url:
-            canonical = canonicalize(article.canonical_url, tracking)
-        if canonical in urls:
-            urls.remove(canonical)
-        urls.insert(0, canonical)
+            try:
+                if canonicalize(article.canonical_url, tracking) == key:
+                    shown = article.canonical_url
+            except InvalidURL:
+                pass
+        if key in urls:
+            urls.remove(key)
+        urls.insert(0, key)
         record: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
-            "id": page.story_id or story_id(canonical),
+            "id": page.story_id or story_id(key),
             "url": page.url,
-            "canonical_url": canonical,
+            "canonical_url": clean_url(shown, tracking),
             "source": page.source,
             "title": article.title,
             "text": article.text,

@@ -43,9 +43,13 @@ def run_newsmon(*args: str, env: dict[str, str] | None = None, timeout: float = 
 
 
 def start_newsmon(*args: str, env: dict[str, str] | None = None, log: Path | None = None) -> subprocess.Popen[str]:
-    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
-    return subprocess.Popen(newsmon_cmd(*args), stdout=out, stderr=subprocess.STDOUT, text=True,
-                            env=env or child_env())
+    """Start newsmon in the background, its output going to ``log``."""
+    if log is None:
+        return subprocess.Popen(newsmon_cmd(*args), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                                text=True, env=env or child_env())
+    with open(log, "w") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(newsmon_cmd(*args), stdout=out, stderr=subprocess.STDOUT, text=True,
+                                env=env or child_env())
 
 
 def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM, timeout: float = 60) -> int:

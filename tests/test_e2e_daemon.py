@@ -1,0 +1,150 @@
+"""The daemon over real processes: scheduling, supervision, warm stop, and crash recovery."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+
+from newsmon.scheduler.jobs import JobQueue
+from newsmon.scheduler.keys import Keys
+from tests.helpers import records, start_newsmon, stop, wait_for, write_config
+from tests.newsroom import Newsroom
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def room() -> Newsroom:
+    with Newsroom() as newsroom:
+        yield newsroom
+
+
+def _children(pid: int) -> list[int]:
+    """The direct child processes of ``pid`` (Linux /proc)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found += [int(p) for p in text]
+    return found
+
+
+def _published_urls(client: redis.Redis, keys: Keys) -> Counter[str]:
+    return Counter(r["canonical_url"] for r in records(client, keys))
+
+
+def _all_published(client: redis.Redis, keys: Keys, room: Newsroom) -> bool:
+    return set(_published_urls(client, keys)) >= {a.canonical_url for a in room.articles}
+
+
+def test_run_publishes_an_article_added_to_a_feed_within_two_intervals(
+    room: Newsroom, redis_url: str, redis_prefix: str, redis_client: redis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    """An article that appears in an outlet's feed while the daemon runs is published within two
+    poll intervals; SIGTERM then stops the daemon with exit 0."""
+    interval = 4.0
+    config = write_config(tmp_path / "newsmon.yaml", room, redis_url, redis_prefix, interval=f"{interval:.0f}s")
+    daemon = start_newsmon("--config", str(config), "run", "--workers", "2", log=tmp_path / "daemon.log")
+    try:
+        wait_for(lambda: _all_published(redis_client, keys, room), timeout=60, what="the first poll to publish")
+        article = room.publish("journal-fr", title="Mer Rouge : un destroyer américain abat trois drones",
+                               on_topic=True)
+        published_at = time.monotonic()
+        wait_for(lambda: article.canonical_url in _published_urls(redis_client, keys),
+                 timeout=2 * interval, what="the new article within two intervals")
+        assert time.monotonic() - published_at <= 2 * interval
+        assert daemon.poll() is None
+    finally:
+        code = stop(daemon)
+    assert code == 0, (tmp_path / "daemon.log").read_text()[-3000:]
+    assert max(_published_urls(redis_client, keys).values()) == 1
+
+
+def test_sigterm_finishes_the_poll_in_flight_and_exits_0(
+    room: Newsroom, redis_url: str, redis_prefix: str, redis_client: redis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    """SIGTERM in the middle of a poll lets it finish: exit 0 within 30 s and every article of the
+    poll published once."""
+    config = write_config(tmp_path / "newsmon.yaml", room, redis_url, redis_prefix, interval="1h",
+                          fetch={"delay": "0.3s"})
+    daemon = start_newsmon("--config", str(config), "run", "--workers", "1", log=tmp_path / "daemon.log")
+    try:
+        wait_for(lambda: len(records(redis_client, keys)) >= 2, timeout=60, what="the poll to start publishing")
+        assert len(records(redis_client, keys)) < len(room.articles), "the poll ended before the signal"
+        daemon.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        code = daemon.wait(timeout=30)
+        assert time.monotonic() - started < 30
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert code == 0, (tmp_path / "daemon.log").read_text()[-3000:]
+    published = _published_urls(redis_client, keys)
+    assert set(published) == {a.canonical_url for a in room.articles}
+    assert max(published.values()) == 1
+    assert JobQueue(redis_client, keys, timedelta(minutes=1)).pending() == 0
+
+
+def test_worker_killed_mid_poll_loses_and_duplicates_nothing(
+    room: Newsroom, redis_url: str, redis_prefix: str, redis_client: redis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    """A worker killed with SIGKILL in the middle of a poll: another worker claims its jobs after
+    the lease, and every article ends up published exactly once."""
+    config = write_config(tmp_path / "newsmon.yaml", room, redis_url, redis_prefix,
+                          fetch={"delay": "0.3s"}, scheduler={"job_lease": "2s"})
+    queue = JobQueue(redis_client, keys, timedelta(seconds=2))
+    for outlet in room.outlets:
+        assert queue.enqueue(outlet.name)
+    first = start_newsmon("--config", str(config), "worker", "--name", "first", log=tmp_path / "first.log")
+    try:
+        wait_for(lambda: len(records(redis_client, keys)) >= 2, timeout=60, what="the poll to start publishing")
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    before = len(records(redis_client, keys))
+    assert before < len(room.articles), "the poll ended before the kill"
+    assert queue.pending() == len(room.outlets)
+
+    second = start_newsmon("--config", str(config), "worker", "--name", "second", log=tmp_path / "second.log")
+    try:
+        wait_for(lambda: _all_published(redis_client, keys, room), timeout=90, what="the claimed jobs to finish")
+        wait_for(lambda: queue.pending() == 0, timeout=30, what="the jobs to be acknowledged")
+    finally:
+        code = stop(second)
+    assert code == 0
+    published = _published_urls(redis_client, keys)
+    assert max(published.values()) == 1
+    assert set(published) == {a.canonical_url for a in room.articles}
+
+
+def test_supervisor_replaces_a_killed_worker_which_resumes_its_jobs(
+    room: Newsroom, redis_url: str, redis_prefix: str, redis_client: redis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    """`newsmon run` restarts a worker killed mid-poll; the replacement takes up the dead worker's
+    jobs at once and nothing is lost or published twice."""
+    config = write_config(tmp_path / "newsmon.yaml", room, redis_url, redis_prefix, interval="1h",
+                          fetch={"delay": "0.3s"})
+    daemon = start_newsmon("--config", str(config), "run", "--workers", "1", log=tmp_path / "daemon.log")
+    try:
+        wait_for(lambda: len(records(redis_client, keys)) >= 2, timeout=60, what="the poll to start publishing")
+        workers = _children(daemon.pid)
+        assert len(workers) == 1
+        os.kill(workers[0], signal.SIGKILL)
+        assert len(records(redis_client, keys)) < len(room.articles), "the poll ended before the kill"
+        replacement = wait_for(lambda: [p for p in _children(daemon.pid) if p != workers[0]],
+                               timeout=30, what="a replacement worker")
+        assert replacement
+        wait_for(lambda: _all_published(redis_client, keys, room), timeout=90, what="the resumed poll")
+        assert daemon.poll() is None
+    finally:
+        code = stop(daemon)
+    assert code == 0
+    assert max(_published_urls(redis_client, keys).values()) == 1
