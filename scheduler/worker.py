@@ -124,6 +124,16 @@ class Worker:
         started = time.monotonic()
         try:
             reports = await crawl.run()
+        except Exception as exc:
+            # A bug of ours, not the outlets'. Record it on the sources and acknowledge the
+            # jobs: the next scheduled poll tries again, instead of this worker (and its
+            # replacements) failing on the same job in a loop.
+            logger.exception("Crawl of %s crashed", ", ".join(sources))
+            for name in sources:
+                ctx.report(name).error(f"internal error: {type(exc).__name__}: {exc}")
+            record_poll(self.client, self.keys, ctx.reports.values())
+            self.queue.ack(known)
+            return
         finally:
             keepalive.cancel()
             watchdog.cancel()
