@@ -130,6 +130,7 @@ class Worker:
             # replacements) failing on the same job in a loop.
             logger.exception("Crawl of %s crashed", ", ".join(sources))
             for name in sources:
+                ctx.report(name).count("documents_failed")
                 ctx.report(name).error(f"internal error: {type(exc).__name__}: {exc}")
             record_poll(self.client, self.keys, ctx.reports.values())
             self.queue.ack(known)
