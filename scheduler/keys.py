@@ -51,12 +51,24 @@ class Keys:
         """A published story's latest fingerprints and revision (hash, TTL = window)."""
         return f"{self.tag}:story:{story_id}"
 
+    def stories(self, generation: int, bucket: int) -> str:
+        """Published stories' fingerprints and revision, packed, one hash per bucket (field:
+        the story id's 8 bytes; TTL: window + generation). Replaces one key per story."""
+        return f"{self.tag}:stories:{generation}:{bucket}"
+
+    @property
+    def recheck(self) -> str:
+        """Stories to fetch again, scored by due time (sorted set; overdue entries trimmed, TTL)."""
+        return f"{self.tag}:recheck"
+
     def near_band(self, generation: int, band: int, bucket: int) -> str:
-        """SimHash band index for near-duplicates (string of packed records, TTL = near window)."""
+        """Near-duplicate index: stories by one min-hash anchor band of their text (string of
+        packed 20-byte records: anchor key, SimHash, cluster; TTL = near window + generation)."""
         return f"{self.tag}:near:{generation}:{band}:{bucket}"
 
     def title_index(self, generation: int, bucket: int) -> str:
-        """Normalized-title fingerprints for near-duplicates (TTL = near window)."""
+        """Near-duplicate index: stories by normalized headline (string of 20-byte records like
+        ``near_band``; TTL = near window + generation)."""
         return f"{self.tag}:title:{generation}:{bucket}"
 
     # -- fetch state -----------------------------------------------------------------------
@@ -67,6 +79,10 @@ class Keys:
     def host_block(self, host: str) -> str:
         """Set until a host's Retry-After expires (string with TTL)."""
         return f"{self.tag}:retry-after:{host}"
+
+    def robots(self, origin: str) -> str:
+        """robots.txt of one ``scheme://host[:port]``: outcome, body, expiry (hash, TTL 30 days)."""
+        return f"{self.tag}:robots:{origin}"
 
     # -- daemon ----------------------------------------------------------------------------
     def source_state(self, source: str) -> str:
@@ -85,3 +101,7 @@ class Keys:
     def dead_letters(self, sink: str) -> str:
         """Records a sink gave up on (list, capped)."""
         return f"{self.tag}:dead:{sink}"
+
+    def sink_lock(self, sink: str) -> str:
+        """Held by the one process delivering a sink, which keeps it in order (string, TTL)."""
+        return f"{self.tag}:sink-lock:{sink}"
