@@ -18,7 +18,7 @@ from scrapy.exceptions import DropItem
 from newsmon import SCHEMA_VERSION
 from newsmon.crawler.context import CrawlContext, context_of
 from newsmon.crawler.extract import Article, NotAnArticle, extract
-from newsmon.crawler.fingerprint import simhash, story_id, text_fingerprint, title_fingerprint
+from newsmon.crawler.fingerprint import story_id
 from newsmon.crawler.spiders.poll import Page
 from newsmon.crawler.topic import TopicMatcher
 from newsmon.crawler.urls import InvalidURL, canonicalize, choose_canonical, clean_url
@@ -149,12 +149,7 @@ class PublishPipeline(_ContextPipeline):
             return item
         page = item.page
         report = self.ctx.report(page.source)
-        fingerprints = Fingerprints(
-            urls=tuple(item.urls),
-            text=text_fingerprint(item.record["text"]),
-            simhash=simhash(item.record["text"]),
-            title=title_fingerprint(item.record["title"]) if item.record["title"] else None,
-        )
+        fingerprints = Fingerprints.of(item.record, item.urls)
         try:
             outcome = self.ctx.store.publish(item.record, fingerprints)
         except Exception:

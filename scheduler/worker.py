@@ -30,6 +30,7 @@ from newsmon.settings.model import Config
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY = 2.0
+RECHECKS_PER_CRAWL = 50
 HEARTBEAT_TTL = 15
 
 
@@ -115,8 +116,10 @@ class Worker:
         if not known:
             return
         sources = list(dict.fromkeys(j.source for j in known))
-        recheck: tuple[tuple[str, str, str], ...] = ()
-        ctx = make_context(self.config, self.client, self.keys, sources, recheck=recheck)
+        ctx = make_context(self.config, self.client, self.keys, sources)
+        # Published stories due for a re-check (dedup.recheck) ride along with the polls.
+        configured = {s.name for s in self.config.sources}
+        ctx.recheck = tuple(r for r in ctx.store.recheck_due(limit=RECHECKS_PER_CRAWL) if r[2] in configured)
         crawl = Crawl(ctx)
         self._current = crawl
         keepalive = asyncio.ensure_future(self._keep_leases(known))
