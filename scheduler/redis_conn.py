@@ -237,6 +237,19 @@ class EmbeddedRedis:
             client.close()
 
 
+    def stop(self) -> None:
+        """Shut the server down whoever still uses it (for an owner that knows it is the last)."""
+        with self._lock():
+            if not self._answers():
+                return
+            probe = redis.Redis(unix_socket_path=str(self.socket_path), socket_connect_timeout=1)
+            try:
+                with contextlib.suppress(redis.ConnectionError):
+                    probe.shutdown(nosave=False)
+            finally:
+                probe.close()
+
+
 def open_redis(url: str | None, data_dir: Path) -> tuple[redis.Redis, EmbeddedRedis | None]:
     """Connect to ``url``, or to the embedded server under ``data_dir`` when ``url`` is None.
 
