@@ -26,7 +26,11 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy
+	@# mypy checks the packages under their installed names through a view of symlinks.
+	@rm -rf build/typecheck && mkdir -p build/typecheck/newsmon
+	@ln -s ../../../newsmon/__init__.py build/typecheck/newsmon/__init__.py
+	@for part in crawler scheduler settings; do ln -s ../../../$$part build/typecheck/newsmon/$$part; done
+	MYPYPATH=build/typecheck $(BIN)/mypy -p newsmon
 
 bench-extraction: $(STAMP)
 	$(BIN)/python bench/extraction.py

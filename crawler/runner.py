@@ -27,7 +27,10 @@ def run_with_reactor(main: Callable[[], Awaitable[int]]) -> int:
 
     install_reactor(REACTOR)
     from scrapy.utils.defer import deferred_from_coro
-    from twisted.internet import reactor
+    from twisted.internet import reactor as installed
+
+    # The installed reactor's type is only known at run time (AsyncioSelectorReactor).
+    reactor: Any = installed
 
     outcome: dict[str, Any] = {"code": 1}
 
@@ -39,13 +42,13 @@ def run_with_reactor(main: Callable[[], Awaitable[int]]) -> int:
             outcome["code"] = 1
         else:
             outcome["code"] = int(result or 0)
-        reactor.stop()  # type: ignore[attr-defined]
+        reactor.stop()
 
     def start() -> None:
         deferred_from_coro(main()).addBoth(finished)
 
-    reactor.callWhenRunning(start)  # type: ignore[attr-defined]
-    reactor.run(installSignalHandlers=False)  # type: ignore[attr-defined]
+    reactor.callWhenRunning(start)
+    reactor.run(installSignalHandlers=False)
     return int(outcome["code"])
 
 
