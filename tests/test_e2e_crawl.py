@@ -68,7 +68,8 @@ def test_second_crawl_asks_with_validators_and_fetches_no_article(
     _crawl(config)
     log = room.requests()
     documents = [r for r in log if r["path"].endswith((".xml", ".xml.gz", "/monde/"))]
-    assert documents and all(r["status"] == 304 for r in documents), documents
+    assert documents
+    assert all(r["status"] == 304 for r in documents), documents
     assert not [r for r in log if r["path"].endswith((".html", "/")) and r["path"] not in {"/", "/monde/"}]
 
 

@@ -47,7 +47,7 @@ def test_allow_private_addresses_lets_loopback_through() -> None:
 
 def test_unresolvable_host_is_refused_with_its_name() -> None:
     """A host that does not resolve is refused, and the message names it."""
-    with pytest.raises(AddressRefused, match="nonexistent.invalid"):
+    with pytest.raises(AddressRefused, match=r"nonexistent\.invalid"):
         check_url("http://nonexistent.invalid/", allow_private=False)
 
 
