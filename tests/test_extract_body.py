@@ -1,0 +1,244 @@
+"""Body cleanup rules, each on trafilatura-style output and a synthetic page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from newsmon.crawler.extract import parse_html
+from newsmon.crawler.extraction_body import (
+    PageIndex,
+    block_text,
+    clean_body,
+    drop_boilerplate_lines,
+    drop_date_lines,
+    drop_leading_title,
+    drop_link_lists,
+    drop_standfirst_heading,
+    drop_teaser_links,
+    drop_trailing_headings,
+    is_date_line,
+    keep_embedded_posts,
+    merge_split_body,
+)
+
+PAGES = Path(__file__).parent / "pages"
+LONG = "The volunteers kept the reading room open through the winter and lent more books than before. "
+
+
+def page(html: str = "<p>x</p>", titles: tuple[str, ...] = (), descriptions: tuple[str, ...] = ()) -> PageIndex:
+    tree = parse_html(f"<!DOCTYPE html><html><body>{html}</body></html>")
+    assert tree is not None
+    return PageIndex(tree, titles=titles, descriptions=descriptions)
+
+
+def body(xml: str) -> etree._Element:
+    return etree.fromstring(f"<body>{xml}</body>")
+
+
+def texts(element: etree._Element) -> list[str]:
+    return [block_text(b) for b in element]
+
+
+def test_leading_title_is_dropped() -> None:
+    """A first block equal to the headline is removed."""
+    out = body(f"<head>Bridge opens after six years</head><p>{LONG}</p>")
+    drop_leading_title(out, page(titles=("Bridge opens after six years",)))
+    assert texts(out) == [LONG.strip()]
+
+
+def test_leading_title_with_site_suffix_is_dropped() -> None:
+    """A block equal to a title candidate minus its "| Site" suffix is removed."""
+    out = body(f"<p>Bridge opens after six years</p><p>{LONG}</p>")
+    drop_leading_title(out, page(titles=("Bridge opens after six years | The Courier",)))
+    assert len(out) == 1
+
+
+def test_title_later_in_body_is_kept() -> None:
+    """The headline repeated deep in the body is not the opening title and stays."""
+    xml = f"<p>{LONG}</p><p>{LONG}</p><p>Bridge opens after six years</p>"
+    out = body(xml)
+    drop_leading_title(out, page(titles=("Bridge opens after six years",)))
+    assert len(out) == 3
+
+
+def test_standfirst_heading_is_dropped() -> None:
+    """A heading that repeats the page description near the top is removed."""
+    description = "The span links the mill district to the station and cuts a commute by a third."
+    out = body(f"<head>{description}</head><p>{LONG}</p>")
+    drop_standfirst_heading(out, page(descriptions=(description,)))
+    assert texts(out) == [LONG.strip()]
+
+
+def test_lead_paragraph_equal_to_description_is_kept() -> None:
+    """A paragraph equal to the description is the lead paragraph and stays."""
+    out = body(f"<p>{LONG}</p><p>More text.</p>")
+    drop_standfirst_heading(out, page(descriptions=(LONG,)))
+    assert len(out) == 2
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Read more: Council approves new bus lanes on the ring road",
+        "RELATED: Station car park to close",
+        "Advertisement",
+        "Sign up for our morning newsletter",
+        "Follow Mara Quillon on Twitter",
+        "© 2024 The Millbrook Courier. All rights reserved.",
+        "Lire aussi : La foire aux bestiaux revient au printemps",
+        "À lire également : les horaires d'été",
+        "Publicité",
+        "Abonnez-vous à notre lettre d'information",
+    ],
+)
+def test_boilerplate_lines_are_dropped(line: str) -> None:
+    """Promotion, subscription, social and credit lines in English and French are removed."""
+    out = body(f"<p>{LONG}</p><p>{line}</p><p>{LONG}</p>")
+    drop_boilerplate_lines(out, page())
+    assert line not in texts(out)
+    assert len(out) == 2
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Readers of the Courier raised the money in three weeks.",
+        "Lire un livre par semaine, c'est l'objectif des bénévoles.",
+        "Read more " + LONG * 4,
+    ],
+)
+def test_prose_is_not_boilerplate(line: str) -> None:
+    """Sentences that merely share a first word with a cue, and long paragraphs, stay."""
+    out = body(f"<p>{line}</p>")
+    drop_boilerplate_lines(out, page())
+    assert len(out) == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Updated: March 14, 2024 8:30 a.m.", True),
+        ("Publié le 14 mars 2024 à 08h30", True),
+        ("14/03/2024 - 09:30", True),
+        ("Thursday 14 March 2024", True),
+        ("4:14 p.m.", False),
+        ("Top 10 films of 2024", False),
+        ("The council met on March 14, 2024 to approve the budget for the coming year.", False),
+    ],
+)
+def test_date_lines(line: str, expected: bool) -> None:
+    """A line that only states a date is recognised; times alone, titles with a year and sentences are not."""
+    assert is_date_line(line) is expected
+    out = body(f"<p>{line}</p>")
+    drop_date_lines(out, page())
+    assert (len(out) == 0) is expected
+
+
+def test_trailing_headings_are_dropped() -> None:
+    """Headings that end the body, with nothing under them, are removed; inner headings stay."""
+    out = body(
+        f"<p>{LONG}</p><head>Inner heading</head><p>{LONG}</p><head>More from the Courier</head><head>Latest</head>"
+    )
+    drop_trailing_headings(out, page())
+    assert texts(out) == [LONG.strip(), "Inner heading", LONG.strip()]
+
+
+def test_teaser_links_are_dropped() -> None:
+    """A paragraph that is one link of four or more words is removed; shorter links and prose with links stay."""
+    html = """<a href="/1">Station car park to close for resurfacing</a> <a href="/2">Car parks</a>
+    <p>The <a href="/3">council said</a> the work would take a month.</p>"""
+    out = body(
+        "<p>Station car park to close for resurfacing</p><p>Car parks</p>"
+        "<p>The council said the work would take a month.</p>"
+    )
+    drop_teaser_links(out, page(html))
+    assert texts(out) == ["Car parks", "The council said the work would take a month."]
+
+
+def test_link_lists_are_dropped() -> None:
+    """A list whose every item is mostly link text is removed; a list of plain items stays."""
+    html = """<ul><li><a href="/1">Council approves new bus lanes</a> Local</li>
+    <li><a href="/2">Mill district flats win an award</a></li></ul>
+    <ul><li>Two eggs</li><li>A cup of <a href="/flour">flour</a> and some water</li></ul>"""
+    out = body(
+        "<list><item>Council approves new bus lanes Local</item><item>Mill district flats win an award</item></list>"
+        "<list><item>Two eggs</item><item>A cup of flour and some water</item></list>"
+    )
+    drop_link_lists(out, page(html))
+    assert [len(list(b)) for b in out] == [2]
+    assert "Two eggs" in texts(out)[0]
+
+
+def split_page(between: str = '<div class="ad">Advertisement</div>', second_article: bool = False) -> str:
+    first = "".join(f"<p>First part, paragraph {i}. {LONG}</p>" for i in range(3))
+    second = "".join(f"<p>Second part, paragraph {i}. {LONG}{LONG}</p>" for i in range(2))
+    if second_article:
+        return (
+            f'<article><div class="story-body">{first}</div></article>{between}'
+            f'<article><div class="story-body">{second}</div></article>'
+        )
+    return f'<article><div class="story-body">{first}</div>{between}<div class="story-body">{second}</div></article>'
+
+
+def first_part_body() -> etree._Element:
+    return body("".join(f"<p>First part, paragraph {i}. {LONG}</p>" for i in range(3)) + "<p>Written by M. Q.</p>")
+
+
+def test_split_body_is_merged_in_document_order() -> None:
+    """Paragraphs of a sibling container with the same class are inserted after the first part."""
+    out = first_part_body()
+    merge_split_body(out, page(split_page()))
+    found = texts(out)
+    assert [t.split(".")[0] for t in found] == [
+        "First part, paragraph 0",
+        "First part, paragraph 1",
+        "First part, paragraph 2",
+        "Second part, paragraph 0",
+        "Second part, paragraph 1",
+        "Written by M",
+    ]
+
+
+def test_split_body_ignores_next_article() -> None:
+    """A same-class container in another <article> (an appended next story) is not merged."""
+    out = first_part_body()
+    merge_split_body(out, page(split_page(second_article=True)))
+    assert len(out) == 4
+
+
+def test_split_body_stops_at_new_headline() -> None:
+    """A same-class container after a new <h1> belongs to another story and is not merged."""
+    out = first_part_body()
+    merge_split_body(out, page(split_page(between="<h1>Next story</h1>")))
+    assert len(out) == 4
+
+
+def test_split_body_page_end_to_end() -> None:
+    """On the split-body test page, cleanup restores both parts of the story."""
+    html = (PAGES / "split_body.html").read_text(encoding="utf-8")
+    tree = parse_html(html)
+    assert tree is not None
+    out = body(
+        "".join(f"<p>{' '.join(p.text_content().split())}</p>" for p in tree.xpath("//div[@class='story-body'][1]/p"))
+    )
+    clean_body(out, PageIndex(tree, titles=("How a small library became the busiest room in town",)))
+    assert any(t.startswith("The county has since asked") for t in texts(out))
+    assert len(out) == 5
+
+
+def test_embedded_tweet_wrappers_lose_their_class() -> None:
+    """The social-embed wrappers of a tweet lose class and id; the article container keeps its own."""
+    tree = parse_html(
+        '<!DOCTYPE html><html><body><article class="story"><p>' + LONG * 3 + "</p>"
+        '<div class="social-embed widget" id="embed-1"><blockquote class="twitter-tweet"><p>What a morning.</p>'
+        "&mdash; Cyclists (@cyc)</blockquote></div></article></body></html>"
+    )
+    assert tree is not None
+    keep_embedded_posts(tree)
+    wrapper = tree.xpath("//blockquote")[0].getparent()
+    assert "class" not in wrapper.attrib
+    assert "id" not in wrapper.attrib
+    assert tree.xpath("//article")[0].get("class") == "story"

@@ -1,0 +1,208 @@
+"""Date parsing, URL dates and the rules that choose ``published`` and ``modified``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from newsmon.crawler.extraction_dates import (
+    CLOCK_SKEW,
+    DateCandidate,
+    UrlDate,
+    choose_modified,
+    choose_published,
+    date_from_url,
+    parse_date,
+    url_candidate,
+)
+
+NOW = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, micro: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "has_time"),
+    [
+        ("2024-03-14T09:30:00+01:00", utc(2024, 3, 14, 8, 30), True),
+        ("2024-03-14T08:30:00Z", utc(2024, 3, 14, 8, 30), True),
+        ("2024-03-14T08:30:00.250Z", utc(2024, 3, 14, 8, 30, 0, 250000), True),
+        ("2024-03-14T03:30:00-0500", utc(2024, 3, 14, 8, 30), True),
+        ("2024-03-14 08:30:00", utc(2024, 3, 14, 8, 30), True),
+        ("2024-03-14 09:30:00 +01:00", utc(2024, 3, 14, 8, 30), True),
+        ("2024-03-14", utc(2024, 3, 14), False),
+        ("20240314", utc(2024, 3, 14), False),
+        ("20240314T083000", utc(2024, 3, 14, 8, 30), True),
+        ("Thu, 14 Mar 2024 08:30:00 GMT", utc(2024, 3, 14, 8, 30), True),
+        ("Thu, 14 Mar 2024 09:30:00 +0100", utc(2024, 3, 14, 8, 30), True),
+        ("1710405000", utc(2024, 3, 14, 8, 30), True),
+        ("1710405000000", utc(2024, 3, 14, 8, 30), True),
+        ("March 14, 2024", utc(2024, 3, 14), False),
+        ("Mar. 14, 2024, 8:30 p.m.", utc(2024, 3, 14, 20, 30), True),
+        ("14 March 2024 08:30", utc(2024, 3, 14, 8, 30), True),
+        ("14 mars 2024 à 08h30", utc(2024, 3, 14, 8, 30), True),
+        ("jeudi 14 mars 2024", utc(2024, 3, 14), False),
+        ("Publié le 7 octobre 2023", utc(2023, 10, 7), False),
+        ("1er avril 2023", utc(2023, 4, 1), False),
+    ],
+)
+def test_parse_date_formats(text: str, expected: datetime, has_time: bool) -> None:
+    """Markup date formats parse to the same instant in aware UTC, remembering whether a time was given."""
+    assert parse_date(text) == (expected, has_time)
+
+
+def test_naive_value_is_taken_as_utc() -> None:
+    """A date and time without an offset is read as UTC, not as the machine's local time."""
+    value, _ = parse_date("2024-03-14T08:30:00") or (None, None)
+    assert value == utc(2024, 3, 14, 8, 30)
+    assert value.tzinfo is UTC
+
+
+@pytest.mark.parametrize("text", ["", "   ", "soon", "0001-01-01T00:00:00Z", "2024-13-45", "32 March 2024", None])
+def test_parse_date_rejects_non_dates(text: str | None) -> None:
+    """Empty values, words, placeholder years and impossible days give no date."""
+    assert parse_date(text) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://x.example/news/2024/01/28/storm-hits-coast", UrlDate(date(2024, 1, 28), day=True)),
+        ("https://x.example/2024/jan/28/storm", UrlDate(date(2024, 1, 28), day=True)),
+        ("https://x.example/politique/2024-01-28/tempete", UrlDate(date(2024, 1, 28), day=True)),
+        ("https://x.example/story/storm-20240128-abc", UrlDate(date(2024, 1, 28), day=True)),
+        ("https://x.example/blog/2024/01/storm-hits-coast", UrlDate(date(2024, 1, 1), day=False)),
+    ],
+)
+def test_date_from_url(url: str, expected: UrlDate) -> None:
+    """Dates in URL paths are found in their usual spellings, month-only ones marked as such."""
+    assert date_from_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://x.example/news/storm-hits-coast-14848175",
+        "https://x.example/news/2024/13/45/storm",
+        "https://x.example/news/storm?date=2024/01/28",
+        "https://2024-01-28.example/news/storm",
+    ],
+)
+def test_date_from_url_ignores_ids_queries_and_hosts(url: str) -> None:
+    """Numeric article ids, impossible dates, query strings and host names are not URL dates."""
+    assert date_from_url(url) is None
+
+
+def test_precedence_follows_candidate_order() -> None:
+    """With no URL date, the first candidate (highest-ranked source) wins."""
+    candidates = [
+        DateCandidate(utc(2024, 3, 14, 8, 30), "jsonld"),
+        DateCandidate(utc(2024, 3, 13, 7, 0), "opengraph"),
+        DateCandidate(utc(2024, 3, 12), "feed"),
+    ]
+    chosen = choose_published(candidates, None, NOW)
+    assert chosen is not None
+    assert (chosen.value, chosen.source) == (utc(2024, 3, 14, 8, 30), "jsonld")
+
+
+def test_future_dates_are_dropped() -> None:
+    """A candidate later than now plus the clock skew is skipped in favour of the next one."""
+    candidates = [
+        DateCandidate(NOW + CLOCK_SKEW + timedelta(minutes=1), "jsonld"),
+        DateCandidate(NOW - timedelta(hours=2), "opengraph"),
+    ]
+    chosen = choose_published(candidates, None, NOW)
+    assert chosen is not None
+    assert chosen.source == "opengraph"
+
+
+def test_small_clock_skew_is_tolerated() -> None:
+    """A candidate a few minutes ahead of now (a publisher's fast clock) is kept."""
+    ahead = DateCandidate(NOW + timedelta(minutes=5), "jsonld")
+    assert choose_published([ahead], None, NOW) == ahead
+
+
+def test_only_future_dates_give_none() -> None:
+    """When every candidate is in the future there is no publication date."""
+    assert choose_published([DateCandidate(NOW + timedelta(days=3), "jsonld")], None, NOW) is None
+
+
+def test_url_date_demotes_contradicting_candidate() -> None:
+    """A markup date days away from the URL day loses to a lower-ranked candidate that agrees with the URL."""
+    url_date = UrlDate(date(2024, 1, 28), day=True)
+    candidates = [
+        DateCandidate(utc(2024, 3, 1, 10, 0), "jsonld"),  # a re-render date, five weeks later
+        DateCandidate(utc(2024, 1, 28, 6, 45), "time"),
+        url_candidate(url_date),
+    ]
+    chosen = choose_published([c for c in candidates if c], url_date, NOW)
+    assert chosen is not None
+    assert (chosen.value, chosen.source) == (utc(2024, 1, 28, 6, 45), "time")
+
+
+def test_url_date_wins_when_every_candidate_contradicts_it() -> None:
+    """With only contradicting markup dates, the URL day itself (midnight UTC) is the publication date."""
+    url_date = UrlDate(date(2024, 1, 28), day=True)
+    candidates = [DateCandidate(utc(2024, 3, 1, 10, 0), "jsonld"), url_candidate(url_date)]
+    chosen = choose_published([c for c in candidates if c], url_date, NOW)
+    assert chosen is not None
+    assert (chosen.value, chosen.source) == (utc(2024, 1, 28), "url")
+
+
+def test_url_date_tolerates_one_day_for_time_zones() -> None:
+    """A markup date on the day after the URL day (a late-evening story west of UTC) still agrees."""
+    url_date = UrlDate(date(2024, 1, 28), day=True)
+    candidates = [DateCandidate(utc(2024, 1, 29, 3, 10), "jsonld"), url_candidate(url_date)]
+    chosen = choose_published([c for c in candidates if c], url_date, NOW)
+    assert chosen is not None
+    assert chosen.source == "jsonld"
+
+
+def test_month_only_url_demotes_but_never_wins() -> None:
+    """A month-only URL date reorders candidates, and when none agrees the first candidate still wins."""
+    url_date = UrlDate(date(2024, 1, 1), day=False)
+    agreeing = DateCandidate(utc(2024, 1, 20), "feed")
+    contradicting = DateCandidate(utc(2023, 6, 2), "jsonld")
+    assert choose_published([contradicting, agreeing], url_date, NOW) == agreeing
+    assert choose_published([contradicting], url_date, NOW) == contradicting
+
+
+def test_bare_day_is_refined_by_same_day_time() -> None:
+    """A winning date without a time takes the time of a lower-ranked candidate on the same day."""
+    candidates = [
+        DateCandidate(utc(2024, 3, 14), "jsonld", has_time=False),
+        DateCandidate(utc(2024, 3, 14, 8, 30), "time"),
+    ]
+    chosen = choose_published(candidates, None, NOW)
+    assert chosen is not None
+    assert (chosen.value, chosen.source) == (utc(2024, 3, 14, 8, 30), "time")
+
+
+def test_bare_day_is_not_refined_by_other_day() -> None:
+    """A time on another day does not replace a bare winning day."""
+    bare = DateCandidate(utc(2024, 3, 14), "jsonld", has_time=False)
+    chosen = choose_published([bare, DateCandidate(utc(2024, 3, 12, 8, 30), "time")], None, NOW)
+    assert chosen == bare
+
+
+def test_modified_before_published_is_dropped() -> None:
+    """A modification date earlier than the publication date is skipped for the next candidate."""
+    published = DateCandidate(utc(2024, 3, 14, 8, 30), "jsonld")
+    candidates = [DateCandidate(utc(2024, 3, 13), "jsonld"), DateCandidate(utc(2024, 3, 15), "opengraph")]
+    chosen = choose_modified(candidates, published, NOW)
+    assert chosen is not None
+    assert chosen.source == "opengraph"
+
+
+def test_modified_in_future_is_dropped() -> None:
+    """A modification date in the future is not reported."""
+    assert choose_modified([DateCandidate(NOW + timedelta(days=1), "jsonld")], None, NOW) is None
+
+
+def test_url_candidate_needs_a_full_date() -> None:
+    """Only a URL with a day gives a date candidate."""
+    assert url_candidate(UrlDate(date(2024, 1, 1), day=False)) is None
+    assert url_candidate(UrlDate(date(2024, 1, 28), day=True)) == DateCandidate(utc(2024, 1, 28), "url", has_time=False)
