@@ -1,0 +1,171 @@
+"""The record JSON Schema: it matches docs/record.md, accepts good records, rejects bad ones."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from newsmon import SCHEMA_VERSION
+from newsmon.scheduler.feed import InvalidRecord, record_problems, record_schema, validate_record
+from tests.test_feed_support import make_record
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _documented_fields() -> list[str]:
+    text = (ROOT / "docs" / "record.md").read_text("utf-8")
+    table = text.split("## Record fields", 1)[1]
+    return re.findall(r"^\| `([a-z_]+)` \|", table, flags=re.MULTILINE)
+
+
+def test_schema_is_valid_2020_12() -> None:
+    """The shipped schema is itself a valid JSON Schema 2020-12 document."""
+    schema = record_schema()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_schema_is_shipped_next_to_the_feed_module() -> None:
+    """The schema loads from the installed package and is the repository's file."""
+    on_disk = json.loads((ROOT / "scheduler" / "record.schema.json").read_text("utf-8"))
+    assert record_schema() == on_disk
+
+
+def test_schema_fields_are_the_documented_fields() -> None:
+    """Every field of docs/record.md is a required property, and there are no others."""
+    schema = record_schema()
+    documented = _documented_fields()
+    assert len(documented) == 25
+    assert sorted(schema["required"]) == sorted(documented)
+    assert sorted(schema["properties"]) == sorted(documented)
+
+
+def test_every_field_is_described() -> None:
+    """Each property, nested ones included, carries a description."""
+    schema = record_schema()
+    missing = [name for name, spec in schema["properties"].items() if not spec.get("description")]
+    nested = schema["properties"]["discovered_via"]["properties"]
+    missing += [f"discovered_via.{n}" for n, spec in nested.items() if not spec.get("description")]
+    topic = schema["properties"]["topic"]["anyOf"][0]["properties"]
+    missing += [f"topic.{n}" for n, spec in topic.items() if not spec.get("description")]
+    assert missing == []
+
+
+def test_schema_version_matches_the_package() -> None:
+    """The schema's schema_version constant is the package's SCHEMA_VERSION."""
+    assert record_schema()["properties"]["schema_version"]["const"] == SCHEMA_VERSION
+
+
+def _good() -> list[dict[str, Any]]:
+    new = make_record(1)
+    duplicate = make_record(2, event="duplicate", cluster=1)
+    updated = make_record(1, event="updated")
+    updated.update(revision=3, changes=["title", "text"], modified="2024-01-28T15:00:00.250Z")
+    updated_copy = make_record(2, event="duplicate", cluster=1)
+    updated_copy.update(event="updated", revision=2, changes=["text"])
+    sparse = make_record(4)
+    sparse.update(title=None, description=None, language=None, published=None,
+                  published_from=None, modified=None, authors=[], tags=[], sitename=None,
+                  access="paywalled", text="")
+    topical = make_record(5)
+    topical["topic"] = {"name": "elections", "matched": ["vote", "ballot*"],
+                        "groups": {"what": ["vote"], "where": []}}
+    topical["discovered_via"] = {"kind": "page", "url": "https://example.org/politics"}
+    return [new, duplicate, updated, updated_copy, sparse, topical]
+
+
+@pytest.mark.parametrize("record", _good(),
+                         ids=["new", "duplicate", "updated", "updated-duplicate", "sparse", "topic"])
+def test_good_records_are_valid(record: dict[str, Any]) -> None:
+    """Hand-made records of every event, with and without optional values, validate."""
+    assert record_problems(record) == []
+    validate_record(record)
+
+
+def test_unknown_fields_are_allowed() -> None:
+    """A record with a field added later still validates (consumers stay forward-compatible)."""
+    record = make_record(1)
+    record["sentiment"] = 0.4
+    record["discovered_via"]["position"] = 3
+    assert record_problems(record) == []
+
+
+def _bad(change: dict[str, Any], *, drop: str | None = None, event: str = "new") -> dict[str, Any]:
+    record = make_record(7, event=event, cluster=1 if event == "duplicate" else None)
+    record.update(copy.deepcopy(change))
+    if drop:
+        del record[drop]
+    return record
+
+
+def _own_duplicate() -> dict[str, Any]:
+    record = make_record(7, event="duplicate", cluster=1)
+    record.update(duplicate_of=record["id"], cluster_id=record["id"])
+    return record
+
+
+BAD = {
+    "missing field": (_bad({}, drop="cluster_id"), "(record)"),
+    "schema version 2": (_bad({"schema_version": 2}), "schema_version"),
+    "version as string": (_bad({"schema_version": "1"}), "schema_version"),
+    "short id": (_bad({"id": "abc"}), "id"),
+    "upper-case id": (_bad({"id": "ABCDEF0123456789", "cluster_id": "ABCDEF0123456789"}), "id"),
+    "unknown event": (_bad({"event": "deleted"}), "event"),
+    "relative url": (_bad({"url": "/story/7"}), "url"),
+    "ftp canonical url": (_bad({"canonical_url": "ftp://example.org/7"}), "canonical_url"),
+    "empty source": (_bad({"source": ""}), "source"),
+    "text null": (_bad({"text": None}), "text"),
+    "three-letter language": (_bad({"language": "eng"}), "language"),
+    "time with offset": (_bad({"published": "2024-01-28T14:05:00+00:00"}), "published"),
+    "date only": (_bad({"fetched_at": "2024-01-28"}), "fetched_at"),
+    "unknown date source": (_bad({"published_from": "guess"}), "published_from"),
+    "date source without date": (_bad({"published": None}), "published_from"),
+    "authors as string": (_bad({"authors": "A. Writer"}), "authors"),
+    "unknown access": (_bad({"access": "metered"}), "access"),
+    "discovery kind": (_bad({"discovered_via": {"kind": "email", "url": "https://a.b/"}}),
+                       "discovered_via/kind"),
+    "discovery without url": (_bad({"discovered_via": {"kind": "feed"}}), "discovered_via"),
+    "topic without matched": (_bad({"topic": {"name": "t", "groups": {}}}), "topic"),
+    "revision 0": (_bad({"revision": 0}), "revision"),
+    "new with revision 2": (_bad({"revision": 2}), "revision"),
+    "new with changes": (_bad({"changes": ["title"]}), "changes"),
+    "new with duplicate_of": (_bad({"duplicate_of": "0123456789abcdef"}), "duplicate_of"),
+    "duplicate without original": (_bad({"duplicate_of": None}, event="duplicate"), "duplicate_of"),
+    "updated without changes": (_bad({"changes": []}, event="updated"), "changes"),
+    "updated at revision 1": (_bad({"revision": 1}, event="updated"), "revision"),
+    "unknown change": (_bad({"changes": ["image"]}, event="updated"), "changes/0"),
+    "new in another cluster": (_bad({"cluster_id": "0123456789abcdef"}), "cluster_id"),
+    "own duplicate": (_own_duplicate(), "duplicate_of"),
+    "modified before published": (_bad({"modified": "2024-01-28T13:00:00Z"}), "modified"),
+}
+
+
+@pytest.mark.parametrize(("record", "path"), BAD.values(), ids=BAD.keys())
+def test_bad_records_are_rejected_at_the_right_field(record: dict[str, Any], path: str) -> None:
+    """Each broken rule is reported, naming the field that breaks it."""
+    problems = record_problems(record)
+    assert problems, "expected the record to be rejected"
+    assert any(problem.startswith(f"{path}:") for problem in problems), problems
+
+
+def test_validate_record_lists_every_problem() -> None:
+    """InvalidRecord carries one line per violation, not just the first."""
+    record = make_record(1)
+    record.update(event="moved", access="metered")
+    with pytest.raises(InvalidRecord) as caught:
+        validate_record(record)
+    assert len(caught.value.problems) == 2
+    assert "event" in str(caught.value)
+    assert "access" in str(caught.value)
+
+
+@pytest.mark.parametrize("value", [None, [], "record", 1])
+def test_non_objects_are_rejected(value: object) -> None:
+    """Anything but a JSON object is not a record."""
+    assert record_problems(value) != []
