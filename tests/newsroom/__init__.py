@@ -20,6 +20,8 @@ In-process::
         room.lookup(url)                       # the Article served at any of its URLs, or None
         room.publish("wire-en", title=..., paragraphs=[...], on_topic=...)  # -> Article; thread-safe
         room.publish("journal-fr")             # text from an unused reserve story (on-topic)
+        room.revise(url, paragraphs=[...])     # change a published article (title, paragraphs,
+                                               #   description); its modified time becomes now
         room.break_feed("gazette-en", "atom", "not-xml")   # or "500", "404", "truncated",
                                                           # "empty"; "ok" repairs; returns the path
         room.requests(outlet=None, path=None)  # the request log; room.reset_log()

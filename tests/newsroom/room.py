@@ -231,6 +231,10 @@ class Newsroom:
 
     # -- changing ------------------------------------------------------------------------------
 
+    def revise(self, url: str, **changes: Any) -> Article:
+        """Change an article's ``title``, ``paragraphs`` or ``description`` at its URLs; thread-safe."""
+        return self.state.revise(url, **changes)
+
     def publish(self, outlet: str, title: str | None = None, paragraphs: Sequence[str] | None = None,
                 **fields: Any) -> Article:
         """Add an article; it appears at once in the outlet's feeds, sitemaps, home and section pages.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 from collections import deque
@@ -158,6 +159,27 @@ class RoomState:
             self._touch(outlet)
         self._notify()
         return article
+
+    def revise(self, url: str, **changes: Any) -> Article:
+        """Change a published article in place (same URLs); its ``modified`` becomes now."""
+        unknown = set(changes) - {"title", "paragraphs", "description"}
+        if unknown:
+            raise ValueError(f"revise: unknown fields {sorted(unknown)}; expected title, paragraphs, description")
+        if "paragraphs" in changes:
+            changes["paragraphs"] = tuple(changes["paragraphs"])
+        with self._lock:
+            old = next((a for items in self._articles.values() for a in items
+                        if url in (a.url, a.canonical_url, *a.aliases)), None)
+            if old is None:
+                raise ValueError(f"revise: no article at {url}")
+            new = dataclasses.replace(old, **changes, modified=self.clock().replace(microsecond=0))
+            items = self._articles[old.outlet]
+            items[items.index(old)] = new
+            for address in (new.url, *new.aliases):
+                self._paths[(new.outlet, urlsplit(address).path)] = new
+            self._touch(old.outlet)
+        self._notify()
+        return new
 
     def _take_reserve(self, language: str, on_topic: bool) -> Story:
         for story in STORIES:
