@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: run test lint install clean bench-extraction bench-dedup bench-crawl bench-feed
+.PHONY: run test lint install clean bench-extraction bench-dedup bench-crawl bench-feed bench-fetch
 
 # Set-up: a virtualenv with newsmon and its test and lint tools, redone when pyproject changes.
 $(STAMP): pyproject.toml
@@ -43,6 +43,9 @@ bench-crawl: $(STAMP)
 
 bench-feed: $(STAMP)
 	$(BIN)/python bench/feed.py
+
+bench-fetch: $(STAMP)
+	$(BIN)/python bench/fetch.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -28,11 +28,14 @@ COUNTERS = (
     "documents_unchanged",  # 304 Not Modified, or the same body as last time
     "documents_failed",
     "entries",  # article links found
+    "new",  # article links not seen before
     "fetched",  # article pages downloaded
     "published",  # records appended to the feed (new, duplicate, updated)
     "duplicates",  # copies of stories seen before (published as "duplicate" or dropped)
     "off_topic",
     "rejected",  # not an article
+    "robots_denied",  # article URLs robots.txt disallows
+    "deferred",  # requests held back by a host's Retry-After (fetched after it expires)
     "errors",
 )
 
@@ -67,6 +70,7 @@ class SourceReport:
         data: dict[str, Any] = {"source": self.name}
         data.update({name: self.counts[name] for name in COUNTERS})
         data["failed"] = self.failed
+        data["degraded"] = list(self.degraded)
         data["last_errors"] = list(self.errors[-3:])
         return data
 

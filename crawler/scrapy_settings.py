@@ -23,7 +23,8 @@ def build(config: Config) -> dict[str, Any]:
     return {
         "BOT_NAME": "newsmon",
         "USER_AGENT": user_agent(config),
-        "ROBOTSTXT_OBEY": fetch.obey_robots,
+        # robots.txt is newsmon's RobotsMiddleware (cached in Redis across crawls), not Scrapy's.
+        "ROBOTSTXT_OBEY": False,
         # Scrapy 2.19 opens a code-execution HTTP port and a telnet console by default.
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,
@@ -32,12 +33,13 @@ def build(config: Config) -> dict[str, Any]:
         "DOWNLOAD_MAXSIZE": fetch.max_size,
         "DOWNLOAD_WARNSIZE": 0,
         "REDIRECT_MAX_TIMES": fetch.max_redirects,
-        "METAREFRESH_MAXDELAY": 10,
+        "METAREFRESH_MAXDELAY": 10,  # meta refreshes share REDIRECT_MAX_TIMES, so a loop ends
+        "DOWNLOAD_FAIL_ON_DATALOSS": True,  # a body shorter than its Content-Length is an error
         "URLLENGTH_LIMIT": fetch.max_url_length,
         "CONCURRENT_REQUESTS": fetch.concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": fetch.concurrency_per_host,
         "DOWNLOAD_DELAY": fetch.delay,
-        "RANDOMIZE_DOWNLOAD_DELAY": True,
+        "DOWNLOAD_DELAY_JITTER": 0.5,
         "RETRY_TIMES": fetch.retries,
         "COOKIES_ENABLED": False,
         "HTTPCACHE_ENABLED": False,
@@ -48,6 +50,11 @@ def build(config: Config) -> dict[str, Any]:
         },
         "DOWNLOADER_MIDDLEWARES": {
             f"{_MW}.guard.AddressGuardMiddleware": 40,
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            f"{_MW}.robots.RobotsMiddleware": 100,
+            # Above RetryMiddleware (550): sees 429/503 answers first, so Scrapy never retries
+            # into a Retry-After block.
+            f"{_MW}.retry_after.RetryAfterMiddleware": 555,
             f"{_MW}.conditional.ConditionalGetMiddleware": 560,
         },
         "ITEM_PIPELINES": {

@@ -286,13 +286,21 @@ def cmd_status(args: argparse.Namespace) -> int:
         queued, pending = queue.queued(), queue.pending()
         warnings = _retention_warnings(client, keys, config)
     if args.json:
-        print(json.dumps({"sources": [dataclasses.asdict(r) for r in rows], "workers": workers,
+        print(json.dumps({"sources": [{**dataclasses.asdict(r), "shown_state": r.shown_state()} for r in rows],
+                          "workers": workers,
                           "jobs_queued": queued, "jobs_pending": pending, "warnings": warnings}))
         return 0
     print(f"{'source':<24} {'state':<12} {'last poll':<21} {'new':>4} {'published':>9} {'errors':>6}  next poll")
     for r in rows:
-        print(f"{r.name:<24} {r.state:<12} {_when(r.last_poll):<21} {r.last_published:>4} "
+        shown = r.shown_state()
+        print(f"{r.name:<24} {shown:<12} {_when(r.last_poll):<21} {r.last_published:>4} "
               f"{r.published_total:>9} {r.errors_total:>6}  {_when(r.next_poll)}")
+        if shown == "backoff":
+            print(f"    backoff until {_when(r.backoff_until)} after {r.consecutive_failures} failed polls in a row")
+        elif r.state == "degraded":
+            print("    degraded: a feed or sitemap was malformed; what could be read was read")
+        elif r.state == "deferred":
+            print("    deferred: the outlet asked to be left alone for a while (Retry-After)")
         if r.last_error and r.state != "ok":
             print(f"    last error: {r.last_error}")
     print(f"workers alive: {len(workers)}; poll jobs queued: {queued}, in progress: {pending}")
@@ -460,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:  # pragma: no cover
         pass
     else:
-        add_feed_parser(verbs).set_defaults(func=cmd_feed)
+        add_feed_parser(verbs, [common]).set_defaults(func=cmd_feed)
     return parser
 
 

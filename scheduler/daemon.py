@@ -5,6 +5,12 @@ explicit: one interval job per source (id ``poll:<source>``), ``coalesce`` (miss
 collapse into one), ``max_instances=1``, a misfire grace time and jitter. A source whose poll is
 still queued or running is not queued again (see :class:`~newsmon.scheduler.jobs.JobQueue`).
 
+Politeness is applied here too (the policy is :mod:`newsmon.crawler.politeness`): a source
+whose polls failed is left alone until its ``backoff_until``; a source whose hosts all asked
+to be left alone (Retry-After) is not polled until one of them may be asked again; and each
+job's interval adapts to how often the source publishes, between ``min_interval`` and
+``max_interval``, never below the refresh period its feed declares.
+
 The supervisor runs N ``newsmon worker`` processes beside it, restarts one that dies (with
 back-off), replaces one that stops sending heartbeats (hung), and on a warm stop asks them to
 finish their crawl and waits for them.
@@ -20,18 +26,19 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import redis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from newsmon.crawler.politeness import adaptive_interval
 from newsmon.scheduler.jobs import JobQueue
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.status import set_next_poll
-from newsmon.settings.model import Config
+from newsmon.settings.model import Config, Source
 
 logger = logging.getLogger(__name__)
 
@@ -56,47 +63,112 @@ class Scheduler:
                 "misfire_grace_time": int(policy.misfire_grace.total_seconds()) or None,
             },
         )
-        self.periodic: list[tuple[float, Callable[[], Awaitable[None] | None]]] = []
+
+    def _jitter(self, interval: float) -> int | None:
+        jitter = int(self.config.scheduler.jitter.total_seconds()) or None
+        # Jitter spreads sources over time; never more than a tenth of the interval.
+        return min(jitter, max(0, int(interval / 10))) if jitter else None
 
     def start(self) -> None:
         self.queue.ensure_group()
-        jitter = int(self.config.scheduler.jitter.total_seconds()) or None
         now = datetime.now(UTC)
         for source in self.config.sources:
             if not source.enabled:
                 continue
-            interval = source.interval.total_seconds()
+            interval = self._interval(source)
             self.aps.add_job(
                 self.enqueue,
                 "interval",
                 seconds=interval,
-                # Jitter spreads sources over time; never more than a tenth of the interval.
-                jitter=min(jitter, max(0, int(interval / 10))) if jitter else None,
+                jitter=self._jitter(interval),
                 id=f"poll:{source.name}",
                 name=f"poll {source.name}",
                 replace_existing=True,
                 args=[source.name],
                 next_run_time=now,
             )
-        for seconds, func in self.periodic:
-            self.aps.add_job(func, "interval", seconds=seconds, id=f"periodic:{func.__name__}",
-                             replace_existing=True)
         self.aps.add_job(self.heartbeat, "interval", seconds=5, id="heartbeat", replace_existing=True,
+                         next_run_time=now)
+        self.aps.add_job(self.maintain_feed, "interval", minutes=10, id="maintain-feed", replace_existing=True,
                          next_run_time=now)
         self.aps.start()
         logger.info("Scheduler started: %d sources", sum(1 for s in self.config.sources if s.enabled))
 
     def enqueue(self, source: str) -> None:
         try:
-            queued = self.queue.enqueue(source)
+            held = self._held_back(self.config.source(source))
+            queued = False if held else self.queue.enqueue(source)
+            interval = self._adapt(self.config.source(source))
             job = self.aps.get_job(f"poll:{source}")
             if job is not None and job.next_run_time is not None:
-                set_next_poll(self.client, self.keys, source, job.next_run_time.timestamp())
+                set_next_poll(self.client, self.keys, source, job.next_run_time.timestamp(), interval)
         except redis.RedisError as exc:
             logger.error("[%s] could not queue a poll job: %s", source, exc)
             return
-        if queued:
+        if held:
+            logger.info("[%s] not polled: %s", source, held)
+        elif queued:
             logger.debug("[%s] poll job queued", source)
+
+    def _state(self, source: str, *fields: str) -> list[float | None]:
+        values = self.client.hmget(self.keys.source_state(source), list(fields))
+        return [float(v) if v else None for v in values]
+
+    def _interval(self, source: Source) -> float:
+        """The source's poll interval now: adapted to its publishing rate (see politeness)."""
+        rate, declared_ttl = self._state(source.name, "rate", "declared_ttl")
+        return adaptive_interval(
+            source.interval.total_seconds(),
+            rate,
+            floor=source.min_interval.total_seconds() if source.min_interval is not None else None,
+            ceiling=source.max_interval.total_seconds() if source.max_interval is not None else None,
+            declared_ttl=declared_ttl,
+        )
+
+    def _adapt(self, source: Source) -> float | None:
+        """Reschedule the source's job when its adaptive interval moved by more than 10%."""
+        job = self.aps.get_job(f"poll:{source.name}")
+        if job is None:
+            return None
+        current = job.trigger.interval.total_seconds()
+        interval = self._interval(source)
+        if abs(interval - current) > current / 10:
+            logger.info("[%s] poll interval %.0fs -> %.0fs (publishing rate, bounds, declared ttl)",
+                        source.name, current, interval)
+            self.aps.reschedule_job(job.id, trigger="interval", seconds=interval, jitter=self._jitter(interval))
+            return interval
+        return current
+
+    def _held_back(self, source: Source) -> str | None:
+        """Why the source is not to be polled now (back-off, Retry-After), or None."""
+        now = time.time()
+        backoff_until, interval = self._state(source.name, "backoff_until", "interval")
+        # Half an interval of slack: a tick a little before the end of the back-off goes ahead.
+        if backoff_until is not None and backoff_until - now > (interval or source.interval.total_seconds()) / 2:
+            until = datetime.fromtimestamp(backoff_until, UTC).strftime("%H:%M:%SZ")
+            return f"backing off after failed polls until {until}"
+        urls = (*source.feeds, *source.sitemaps, *source.pages, *((source.home,) if source.home else ()))
+        hosts = sorted({h for h in (urlsplit(u).hostname for u in urls) if h})
+        if hosts:
+            pipe = self.client.pipeline(transaction=False)
+            for host in hosts:
+                pipe.exists(self.keys.host_block(host))
+            if all(pipe.execute()):
+                return f"{', '.join(hosts)} asked to be left alone (Retry-After)"
+        return None
+
+    def maintain_feed(self) -> None:
+        """Trim the article stream by age/length and warn before a group loses unread records."""
+        from newsmon.scheduler.feed import retention_warnings, trim
+
+        try:
+            trimmed = trim(self.client, self.keys, self.config.feed)
+            if trimmed:
+                logger.info("Trimmed %d records older than the feed's retention", trimmed)
+            for warning in retention_warnings(self.client, self.keys, self.config.feed):
+                logger.warning("%s", warning)
+        except redis.RedisError as exc:
+            logger.error("Could not maintain the article stream: %s", exc)
 
     def heartbeat(self) -> None:
         with contextlib.suppress(redis.RedisError):

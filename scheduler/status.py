@@ -2,6 +2,16 @@
 
 One hash per source (``Keys.source_state``), bounded: a fixed set of fields, overwritten or
 incremented on every poll.
+
+Besides counters it keeps what the scheduler's policy needs (``newsmon.crawler.politeness``):
+
+- ``backoff_until``: set when a poll failed entirely (every document of the source failed),
+  ``interval x 2^failures`` ahead; the scheduler does not poll the source before then.
+- ``rate``: new entries per second, an average over polls; ``declared_ttl``: the refresh
+  period its feeds declare. The scheduler derives the adaptive ``interval`` from them and
+  writes it back here.
+- ``state``: ``ok``, ``degraded`` (a document was malformed and read in part), ``deferred``
+  (nothing read: the host asked to be left alone, Retry-After) or ``failed``.
 """
 
 from __future__ import annotations
@@ -9,29 +19,64 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import redis
 
 from newsmon.crawler.context import SourceReport
+from newsmon.crawler.politeness import backoff_delay, update_rate
 from newsmon.scheduler.keys import Keys
+
+#: The interval assumed for back-off when the scheduler never wrote one (``newsmon crawl``).
+DEFAULT_INTERVAL = timedelta(minutes=15).total_seconds()
+_PREVIOUS = ("last_poll", "rate", "interval", "consecutive_failures", "state")
+
+
+def _state(report: SourceReport, previous: str | None) -> str:
+    c = report.counts
+    if report.failed:
+        return "failed"
+    if c["deferred"] and not (c["documents_read"] or c["documents_unchanged"]):
+        return "deferred"
+    if report.degraded:
+        return "degraded"
+    if previous == "degraded" and c["documents_unchanged"] and not c["documents_read"]:
+        return "degraded"  # the malformed document has not changed since it was read
+    return "ok"
 
 
 def record_poll(client: redis.Redis, keys: Keys, reports: Iterable[SourceReport], now: float | None = None) -> None:
     """Fold one crawl's reports into the sources' state."""
     now = time.time() if now is None else now
-    pipe = client.pipeline(transaction=False)
+    reports = list(reports)
+    read = client.pipeline(transaction=False)
     for report in reports:
+        read.hmget(keys.source_state(report.name), _PREVIOUS)
+    previous = [dict(zip(_PREVIOUS, values, strict=True)) for values in read.execute()]
+    pipe = client.pipeline(transaction=False)
+    for report, before in zip(reports, previous, strict=True):
         key = keys.source_state(report.name)
         c = report.counts
+        state = _state(report, before["state"].decode() if before["state"] else None)
         fields: dict[str, str] = {
             "last_poll": f"{now:.3f}",
             "last_published": str(c["published"]),
             "last_entries": str(c["entries"]),
+            "last_new": str(c["new"]),
             "last_errors": str(c["errors"]),
-            "state": "failed" if report.failed else ("degraded" if report.degraded else "ok"),
+            "last_deferred": str(c["deferred"]),
+            "state": state,
         }
         if report.errors:
             fields["last_error"] = report.errors[-1][:500]
+        if c["declared_ttl"]:
+            fields["declared_ttl"] = str(c["declared_ttl"])
+        if state in ("ok", "degraded"):
+            # Only a poll that read the source says how often it publishes.
+            last_poll = _float(before["last_poll"])
+            rate = update_rate(_float(before["rate"]), c["new"], now - last_poll if last_poll else 0.0)
+            if rate is not None:
+                fields["rate"] = f"{rate:.9f}"
         if not report.failed:
             fields["last_ok"] = f"{now:.3f}"
         pipe.hset(key, mapping=fields)
@@ -39,11 +84,22 @@ def record_poll(client: redis.Redis, keys: Keys, reports: Iterable[SourceReport]
         pipe.hincrby(key, "published_total", c["published"])
         pipe.hincrby(key, "errors_total", c["errors"])
         if report.failed:
+            failures = int(_float(before["consecutive_failures"]) or 0) + 1
+            delay = backoff_delay(_float(before["interval"]) or DEFAULT_INTERVAL, failures)
             pipe.hincrby(key, "consecutive_failures", 1)
+            pipe.hset(key, "backoff_until", f"{now + delay:.3f}")
         else:
             pipe.hset(key, "consecutive_failures", 0)
+            pipe.hdel(key, "backoff_until")
         pipe.sadd(keys.sources, report.name)
     pipe.execute()
+
+
+def _float(value: bytes | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
 
 
 def alive(client: redis.Redis, keys: Keys, role: str) -> list[str]:
@@ -53,8 +109,11 @@ def alive(client: redis.Redis, keys: Keys, role: str) -> list[str]:
     return sorted(k.decode()[len(head):] for k in client.scan_iter(match=pattern, count=1000))
 
 
-def set_next_poll(client: redis.Redis, keys: Keys, source: str, when: float) -> None:
-    client.hset(keys.source_state(source), "next_poll", f"{when:.3f}")
+def set_next_poll(client: redis.Redis, keys: Keys, source: str, when: float, interval: float | None = None) -> None:
+    fields: dict[str, str] = {"next_poll": f"{when:.3f}"}
+    if interval is not None:
+        fields["interval"] = f"{interval:.3f}"
+    client.hset(keys.source_state(source), mapping=fields)
     client.sadd(keys.sources, source)
 
 
@@ -70,6 +129,17 @@ class SourceStatus:
     errors_total: int
     consecutive_failures: int
     last_error: str | None
+    backoff_until: float | None = None  # no poll before this (the source's polls failed)
+    interval: float | None = None  # seconds, as the scheduler adapts it
+    new_per_hour: float | None = None  # how often the source publishes (average over polls)
+    declared_ttl: float | None = None  # seconds; the refresh period its feeds declare
+
+    def shown_state(self, now: float | None = None) -> str:
+        """``state``, or ``backoff`` while the scheduler leaves the source alone."""
+        now = time.time() if now is None else now
+        if self.backoff_until is not None and self.backoff_until > now:
+            return "backoff"
+        return self.state
 
 
 def read_status(client: redis.Redis, keys: Keys, names: Iterable[str]) -> list[SourceStatus]:
@@ -96,6 +166,10 @@ def read_status(client: redis.Redis, keys: Keys, names: Iterable[str]) -> list[S
                 errors_total=int(data.get("errors_total", 0)),
                 consecutive_failures=int(data.get("consecutive_failures", 0)),
                 last_error=data.get("last_error"),
+                backoff_until=num("backoff_until"),
+                interval=num("interval"),
+                new_per_hour=None if "rate" not in data else float(data["rate"]) * 3600,
+                declared_ttl=num("declared_ttl"),
             )
         )
     return out

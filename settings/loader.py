@@ -495,6 +495,16 @@ def _name(value: str) -> str | None:
             f'{_NAME_MAX} characters (like "lemonde-international"), got {_quote(value)}')
 
 
+def _network(value: str) -> str | None:
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return f'expected an IP network like "127.0.0.0/8" or an address, got {_quote(value)}'
+    return None
+
+
 def _http_url(value: str) -> str | None:
     return None if _is_http_url(value) else f"expected an absolute http(s) URL, got {_quote(value)}"
 
@@ -628,6 +638,10 @@ _RULES: dict[tuple[type, str], Rule] = {
     (FetchSettings, "max_items_per_feed"): _at_least(1),
     (FetchSettings, "sitemap_depth"): _at_least(0),
     (FetchSettings, "retries"): _at_least(0),
+    (FetchSettings, "allowed_networks"): _network,
+    (FetchSettings, "max_retry_after"): _one_second,
+    (Source, "min_interval"): _one_second,
+    (Source, "max_interval"): _one_second,
     (Source, "name"): _name,
     (Source, "interval"): _one_second,
     (Source, "feeds"): _http_url,

@@ -47,6 +47,12 @@ class FetchSettings:
     max_items_per_feed: int = 200
     sitemap_depth: int = 3
     retries: int = 2
+    # Private networks (CIDR) that may be fetched even when allow_private_addresses is false,
+    # e.g. an intranet outlet, or 127.0.0.0/8 for local test outlets; every other private
+    # address stays refused, on every redirect hop and at connect time.
+    allowed_networks: tuple[str, ...] = ()
+    max_retry_after: timedelta = timedelta(days=1)  # a longer Retry-After is cut to this
+    max_crawl_delay: timedelta = timedelta(seconds=10)  # a longer robots.txt Crawl-delay is cut to this
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +83,10 @@ class Source:
     deny: tuple[str, ...] = ()  # regular expressions that exclude an article URL
     selectors: SelectorOverrides | None = None
     enabled: bool = True
+    # Adaptive polling: the interval moves between these from how often the source publishes.
+    min_interval: timedelta | None = None  # None: interval (never polled more often than configured)
+    max_interval: timedelta | None = None  # None: 4 x interval
+    robots_sitemaps: bool = False  # also read the sitemaps listed in the host's robots.txt
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +129,9 @@ class DedupSettings:
     near_duplicates: str = "publish"  # "publish" as event "duplicate", or "drop"
     near_window: timedelta = timedelta(days=14)
     url_buckets: int = 4096
+    # Fetch a new story again this long after its first publication, to catch updates
+    # (e.g. 1h, 6h, 24h); empty: never.
+    recheck: tuple[timedelta, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +153,7 @@ class JsonlSink:
 class WebhookSink:
     name: str
     url: str
-    secret: str | None = None  # HMAC-SHA256 signature header when set
+    secret: str | None = field(default=None, repr=False)  # HMAC-SHA256 signature header when set
     max_attempts: int = 8
     timeout: float = 10.0
 

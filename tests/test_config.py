@@ -168,6 +168,9 @@ fetch:
   max_items_per_feed: 50
   sitemap_depth: 1
   retries: 0
+  allowed_networks: [10.20.0.0/16]
+  max_retry_after: 2h
+  max_crawl_delay: 5s
 topic:
   name: t
   all: {g: [a]}
@@ -212,6 +215,9 @@ sources:
     deny: [/video/]
     selectors: {body: article, title: h1, date: //time, authors: '(//a[@rel="author"])'}
     enabled: false
+    min_interval: 30s
+    max_interval: 10m
+    robots_sitemaps: true
 """
 
 

@@ -61,7 +61,8 @@ class ConditionalGetMiddleware:
             if value:
                 staged[field] = value.decode("latin-1")
         if previous.get("body_hash") == digest:
-            response.meta["unchanged"] = True
+            # response.meta is not tied to the request yet inside a downloader middleware.
+            request.meta["unchanged"] = True
         self.ctx.staged_validators[request.url] = staged
         return response
 

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.http import Response
@@ -20,14 +21,18 @@ from twisted.python.failure import Failure
 from newsmon.crawler.context import CrawlContext
 from newsmon.crawler.discovery.feeds import parse_feed
 from newsmon.crawler.discovery.pages import find_article_links, find_feed_links
-from newsmon.crawler.discovery.sitemaps import parse_sitemap
+from newsmon.crawler.discovery.sitemaps import parse_sitemap, robots_sitemaps
 from newsmon.crawler.items import Discovery, DiscoveryError, Entry
+from newsmon.crawler.middlewares.retry_after import HostDeferred
+from newsmon.crawler.middlewares.robots import RobotsDenied
 from newsmon.crawler.urls import canonicalize
 from newsmon.settings.model import Source
 
 logger = logging.getLogger(__name__)
 
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+#: Sitemaps taken from one robots.txt (sites list archives by the dozen; the newest come first).
+MAX_ROBOTS_SITEMAPS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,7 @@ class PollSpider(scrapy.Spider):
         self.ctx = ctx
         self.fetch = ctx.config.fetch
         self._sitemaps_seen: set[str] = set()
+        self._new: dict[str, set[str]] = {}  # per source: unseen article URLs found (counter "new")
 
     # -- start -------------------------------------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
@@ -82,6 +88,18 @@ class PollSpider(scrapy.Spider):
             yield self._document(source.name, "page", url, self.parse_section)
         if source.home and not source.feeds:
             yield self._document(source.name, "home", source.home, self.parse_home, conditional=False)
+        if source.robots_sitemaps:
+            first = source.home or next(iter((*source.feeds, *source.sitemaps, *source.pages)))
+            yield self._robots(source.name, first, fallback=False)
+
+    def _robots(self, source: str, url: str, *, fallback: bool) -> scrapy.Request:
+        """robots.txt of ``url``'s host, for its ``Sitemap:`` lines (served from the robots cache)."""
+        parts = urlsplit(url)
+        request = self._document(source, "robots", f"{parts.scheme}://{parts.netloc}/robots.txt",
+                                 self.parse_robots, conditional=False)
+        request.meta["handle_httpstatus_all"] = True
+        request.meta["fallback"] = fallback
+        return request
 
     def _document(
         self, source: str, kind: str, url: str, callback: Any, *, conditional: bool = True, depth: int = 0
@@ -153,11 +171,28 @@ class PollSpider(scrapy.Spider):
         source = response.meta["source"]
         feeds = find_feed_links(response.body, response.url) if self._is_html(response) else []
         if not feeds:
-            self._document_failed(response, "no feed found on the home page")
+            config = self.ctx.config.source(source)
+            if config.sitemaps:
+                self._document_failed(response, "no feed found on the home page")
+            elif not config.robots_sitemaps:  # with it, robots.txt is already being read
+                logger.info("[%s] %s: no feed link; trying the sitemaps in robots.txt", source, response.url)
+                yield self._robots(source, response.url, fallback=True)
             return
         self.ctx.report(source).count("documents_read")
         for url in feeds[:3]:
             yield self._document(source, "feed", url, self.parse_feed)
+
+    def parse_robots(self, response: Response) -> Iterable[scrapy.Request]:
+        source = response.meta["source"]
+        text = response.body.decode("utf-8", "replace") if response.status == 200 else ""
+        found = [url for url in robots_sitemaps(text, response.url) if url not in self._sitemaps_seen]
+        if not found:
+            if response.meta.get("fallback"):
+                self._document_failed(response, "no feed link on the home page, and no Sitemap: line in robots.txt")
+            return
+        for url in found[:MAX_ROBOTS_SITEMAPS]:
+            self._sitemaps_seen.add(url)
+            yield self._document(source, "sitemap", url, self.parse_sitemap, depth=0)
 
     def _follow_entries(self, response: Response, found: Discovery, kind: str) -> Iterable[scrapy.Request]:
         source = response.meta["source"]
@@ -166,6 +201,10 @@ class PollSpider(scrapy.Spider):
         if found.degraded:
             report.degraded.append(response.url)
             logger.warning("[%s] %s is malformed; read what could be recovered", source, response.url)
+        if found.ttl is not None:
+            # The refresh period the feed declares; the scheduler never polls faster than this.
+            ttl = int(found.ttl.total_seconds())
+            report.counts["declared_ttl"] = max(report.counts["declared_ttl"], ttl)
         fresh = self._fresh(found.entries)
         canonical: dict[str, Entry] = {}
         for entry in fresh:
@@ -176,6 +215,9 @@ class PollSpider(scrapy.Spider):
         if not canonical:
             return
         unseen = self.ctx.store.unseen(list(canonical))
+        new = self._new.setdefault(source, set())
+        report.count("new", len(set(unseen) - new))  # how often the source publishes: adaptive interval
+        new.update(unseen)
         for url in unseen:
             entry = canonical[url]
             yield scrapy.Request(
@@ -196,7 +238,7 @@ class PollSpider(scrapy.Spider):
         if not self._is_html(response):
             self.ctx.report(source).count("rejected")
             logger.info("[%s] %s: skipped, not an HTML page (%s)", source, response.url,
-                        response.headers.get(b"Content-Type", b"?").decode("latin-1"))
+                        (response.headers.get(b"Content-Type") or b"?").decode("latin-1"))
             self.ctx.store.mark_seen([response.meta["listed_url"]])
             return
         self.ctx.report(source).count("fetched")
@@ -215,7 +257,7 @@ class PollSpider(scrapy.Spider):
 
     @staticmethod
     def _is_html(response: Response) -> bool:
-        ctype = response.headers.get(b"Content-Type", b"").lower()
+        ctype = (response.headers.get(b"Content-Type") or b"").lower()
         return not ctype or any(t in ctype for t in _HTML_TYPES)
 
     # -- errors ----------------------------------------------------------------------------
@@ -223,6 +265,8 @@ class PollSpider(scrapy.Spider):
         source = response.meta["source"]
         report = self.ctx.report(source)
         report.count("documents_failed")
+        # Its body hash is not kept: the same broken body must fail again, not pass as unchanged.
+        self.ctx.failed_documents.add(response.url)
         report.error(f"{response.url}: {why}")
         logger.warning("[%s] %s: %s", source, response.url, why)
 
@@ -230,6 +274,10 @@ class PollSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         source = request.meta["source"]
         report = self.ctx.report(source)
+        if failure.check(HostDeferred):
+            report.count("deferred")  # not a failure: read again once the host's block is over
+            logger.info("[%s] %s: %s", source, request.url, failure.value)
+            return
         report.count("documents_failed")
         why = _describe(failure)
         report.error(f"{request.url}: {why}")
@@ -238,6 +286,20 @@ class PollSpider(scrapy.Spider):
     def on_article_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         source = request.meta["source"]
+        report = self.ctx.report(source)
+        if failure.check(HostDeferred):
+            # Not seen and not an error; the document is read in full again next poll.
+            report.count("deferred")
+            self.ctx.failed_documents.add(request.meta["via"][1])
+            logger.info("[%s] article %s: %s", source, request.url, failure.value)
+            return
+        if failure.check(RobotsDenied):
+            # Not an error of the source's: remembered as seen, so it is not asked for again.
+            report.count("robots_denied")
+            if request.meta.get("story_id") is None:
+                self.ctx.store.mark_seen([request.meta["listed_url"]])
+            logger.info("[%s] article %s: %s", source, request.url, failure.value)
+            return
         why = _describe(failure)
         self.ctx.report(source).error(f"{request.url}: {why}")
         self.ctx.failed_documents.add(request.meta["via"][1])
