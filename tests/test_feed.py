@@ -17,6 +17,7 @@ from newsmon.scheduler.feed import (
     id_time,
     start_position,
 )
+from newsmon.scheduler.feed import groups as feed_groups
 from newsmon.scheduler.keys import Keys
 from newsmon.settings.model import FeedSettings
 from tests.test_feed_support import BASE_MS, make_record, publish, publish_many, wait_for
@@ -354,14 +355,14 @@ def test_groups_info_gives_up_counting_past_the_cap(
     redis_client: redis.Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Counting stops at LAG_COUNT_CAP: lag is then unknown (None) rather than slow."""
-    monkeypatch.setattr(feed, "LAG_COUNT_CAP", 3)
+    monkeypatch.setattr(feed_groups, "LAG_COUNT_CAP", 3)
     ids = publish_many(redis_client, keys, 10, at_ms=BASE_MS)
     FeedReader(redis_client, keys, "g", "c").seek(ids[2])
-    ends = feed._stream_ends(redis_client, keys.articles)
-    assert feed._fallback_lag(redis_client, keys.articles, ends, ids[1]) is None
-    assert feed._fallback_lag(redis_client, keys.articles, ends, ids[7]) == 2
-    assert feed._fallback_lag(redis_client, keys.articles, ends, ids[9]) == 0
-    assert feed._fallback_lag(redis_client, keys.articles, ends, "0") == 10
+    ends = feed_groups._stream_ends(redis_client, keys.articles)
+    assert feed_groups._fallback_lag(redis_client, keys.articles, ends, ids[1]) is None
+    assert feed_groups._fallback_lag(redis_client, keys.articles, ends, ids[7]) == 2
+    assert feed_groups._fallback_lag(redis_client, keys.articles, ends, ids[9]) == 0
+    assert feed_groups._fallback_lag(redis_client, keys.articles, ends, "0") == 10
 
 
 def test_groups_info_without_a_stream(redis_client: redis.Redis, keys: Keys) -> None:
