@@ -146,6 +146,10 @@ _URL_COMPACT = re.compile(r"(?<![\d])((?:19|20)\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\
 _URL_YM = re.compile(r"/((?:19|20)\d\d)/(0?[1-9]|1[0-2])/")
 
 
+
+#: Every value ``published_from`` can take, in precedence order (the record schema lists them).
+DATE_SOURCES = ("selector", "jsonld", "opengraph", "meta", "microdata", "time", "feed", "url", "htmldate")
+
 @dataclass(frozen=True, slots=True)
 class DateCandidate:
     """A date found in one source. ``value`` is aware UTC; ``has_time`` is False for a bare day."""

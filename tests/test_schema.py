@@ -1,4 +1,4 @@
-"""The record JSON Schema: it matches docs/record.md, accepts good records, rejects bad ones."""
+"""The record JSON Schema: it matches the README's field table, accepts good records, rejects bad ones."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _documented_fields() -> list[str]:
-    text = (ROOT / "docs" / "record.md").read_text("utf-8")
-    table = text.split("## Record fields", 1)[1]
+    text = (ROOT / "README.md").read_text("utf-8")
+    table = text.split("### Record fields", 1)[1].split("\n#", 1)[0]
     return re.findall(r"^\| `([a-z_]+)` \|", table, flags=re.MULTILINE)
 
 
@@ -38,7 +38,7 @@ def test_schema_is_shipped_next_to_the_feed_module() -> None:
 
 
 def test_schema_fields_are_the_documented_fields() -> None:
-    """Every field of docs/record.md is a required property, and there are no others."""
+    """Every field in the README's record table is a required property, and there are no others."""
     schema = record_schema()
     documented = _documented_fields()
     assert len(documented) == 25
@@ -169,3 +169,12 @@ def test_validate_record_lists_every_problem() -> None:
 def test_non_objects_are_rejected(value: object) -> None:
     """Anything but a JSON object is not a record."""
     assert record_problems(value) != []
+
+
+def test_schema_admits_every_date_source_extraction_produces() -> None:
+    """The schema's published_from values are exactly those extraction can produce."""
+    from newsmon.crawler.extraction_dates import DATE_SOURCES
+    from newsmon.scheduler.feed import record_schema
+
+    allowed = record_schema()["properties"]["published_from"]["enum"]
+    assert set(allowed) == {*DATE_SOURCES, None}
