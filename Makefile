@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: run test lint install clean bench-extraction bench-dedup bench-crawl bench-feed bench-fetch
+.PHONY: run test lint install clean bench-extraction bench-dedup bench-crawl bench-feed bench-fetch bench-mirror
 
 # Set-up: a virtualenv with newsmon and its test and lint tools, redone when pyproject changes.
 $(STAMP): pyproject.toml
@@ -46,6 +46,10 @@ bench-feed: $(STAMP)
 
 bench-fetch: $(STAMP)
 	$(BIN)/python bench/fetch.py
+
+## bench-mirror: the whole pipe on the real pages of ../shared, served by newsroom_mirror.py
+bench-mirror: $(STAMP)
+	$(BIN)/python bench/mirror.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
