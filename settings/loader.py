@@ -17,7 +17,9 @@ resolve against the current working directory. Paths from the environment resolv
 current working directory too. The returned ``data_dir`` is always absolute.
 
 Every problem is collected before anything is raised, so one run reports them all, each as
-``file:line: field.path: message``.
+``file:line: field.path: message``. The rules a value must pass live in
+``newsmon.settings.rules``; this module reads the YAML, converts each value to its field's type,
+applies those rules and builds the dataclasses.
 """
 
 from __future__ import annotations
@@ -35,26 +37,31 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from newsmon.settings.durations import DurationError, format_duration, parse_duration
+from newsmon.settings.durations import DurationError, parse_duration
 from newsmon.settings.model import (
     Config,
-    DedupSettings,
-    ExtractionSettings,
-    FeedSettings,
     FetchSettings,
     JsonlSink,
-    RedisSettings,
-    SchedulerSettings,
-    SelectorOverrides,
     Source,
     Term,
     Topic,
     WebhookSink,
+)
+from newsmon.settings.rules import (
+    NORMALIZE,
+    RULES,
+    TOPIC_FIELDS,
+    Rule,
+    log_level,
+    positive_duration,
+    quote,
+    redis_url,
+    term_text,
+    topic_field,
 )
 
 __all__ = ["ENV_CONFIG", "TOPIC_FIELDS", "ConfigError", "Problem", "load_config"]
@@ -62,23 +69,8 @@ __all__ = ["ENV_CONFIG", "TOPIC_FIELDS", "ConfigError", "Problem", "load_config"
 logger = logging.getLogger(__name__)
 
 ENV_CONFIG = "NEWSMON_CONFIG"
-TOPIC_FIELDS: tuple[str, ...] = ("title", "description", "text")
-"""The article fields a topic may search."""
-
 _PACKAGE = "newsmon.settings"
 _PACKAGED_FILE = "newsmon.yaml"
-_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
-_NAME_MAX = 64  # names end up in Redis keys and job ids
-_ISO_639_1_CODES = (
-    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de "
-    "dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id "
-    "ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu "
-    "lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu "
-    "rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr "
-    "ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu"
-)
-_ISO_639_1 = frozenset(_ISO_639_1_CODES.split())
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?")
 _SIZE_UNITS = {"b": 1, "kb": 10**3, "kib": 2**10, "mb": 10**6, "mib": 2**20, "gb": 10**9, "gib": 2**30}
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -201,9 +193,6 @@ class _Invalid:
 
 _INVALID: Any = _Invalid()
 
-# A rule returns None when the value is acceptable, else the message saying why not.
-Rule = Callable[[Any], str | None]
-
 
 class _Reader:
     """Walks the YAML nodes, builds the dataclasses and records problems with their lines."""
@@ -290,7 +279,7 @@ class _Reader:
         special = _SPECIAL.get((cls, name))
         if special is not None:
             return special(self, node, path)
-        return self.value(node, tp, path, _RULES.get((cls, name)), _NORMALIZE.get((cls, name)))
+        return self.value(node, tp, path, RULES.get((cls, name)), NORMALIZE.get((cls, name)))
 
     # -- values --------------------------------------------------------------------------------
 
@@ -396,7 +385,7 @@ class _Reader:
             elif key == "all":
                 kwargs[key] = self.groups(value_node, where)
             elif key == "fields":
-                kwargs[key] = self.value(value_node, tuple[str, ...], where, _topic_field)
+                kwargs[key] = self.value(value_node, tuple[str, ...], where, topic_field)
                 if kwargs[key] == ():
                     message = f"expected some of {', '.join(TOPIC_FIELDS)}"
                     kwargs[key] = self.problem(value_node, where, message)
@@ -427,12 +416,12 @@ class _Reader:
 
     def term(self, node: Node, path: str) -> Any:
         if not isinstance(node, MappingNode):
-            text = self.value(node, str, path, _term_text)
+            text = self.value(node, str, path, term_text)
             return text if text is _INVALID else Term(text)
         fields = dict(self.items(node, path, ("term", "match_case")))
         if "term" not in fields:
             return self.problem(node, _join(path, "term"), "required key missing")
-        text = self.value(fields["term"], str, _join(path, "term"), _term_text)
+        text = self.value(fields["term"], str, _join(path, "term"), term_text)
         match_case = False
         if "match_case" in fields:
             match_case = self.value(fields["match_case"], bool, _join(path, "match_case"))
@@ -443,14 +432,14 @@ def _apply_environment(config: Any, env: Mapping[str, str], problems: list[Probl
     """Override the file's values with ``REDIS_URL``, ``NEWSMON_DATA_DIR``, ``NEWSMON_LOG_LEVEL``."""
     changes: dict[str, Any] = {}
     if url := env.get("REDIS_URL"):
-        if message := _redis_url(url):
+        if message := redis_url(url):
             problems.append(Problem("environment", None, "REDIS_URL", message))
         elif config is not _INVALID:
             changes["redis"] = dataclasses.replace(config.redis, url=url)
     if data_dir := env.get("NEWSMON_DATA_DIR"):
         changes["data_dir"] = Path(data_dir).expanduser().absolute()
     if level := env.get("NEWSMON_LOG_LEVEL"):
-        if message := _log_level(level):
+        if message := log_level(level):
             problems.append(Problem("environment", None, "NEWSMON_LOG_LEVEL", message))
         changes["log_level"] = level.upper()
     if config is _INVALID or problems:
@@ -458,231 +447,8 @@ def _apply_environment(config: Any, env: Mapping[str, str], problems: list[Probl
     return dataclasses.replace(config, **changes)
 
 
-# -- rules --------------------------------------------------------------------------------------
-
-
-def _at_least(minimum: int) -> Rule:
-    return lambda value: None if value >= minimum else f"expected at least {minimum}, got {value}"
-
-
-def _min_duration(minimum: timedelta) -> Rule:
-    def rule(value: timedelta) -> str | None:
-        if value >= minimum:
-            return None
-        return f"expected at least {format_duration(minimum)}, got {format_duration(value)}"
-
-    return rule
-
-
-def _positive_duration(value: timedelta) -> str | None:
-    return None if value > timedelta(0) else f"expected more than 0s, got {format_duration(value)}"
-
-
-_one_second = _min_duration(timedelta(seconds=1))
-
-
-def _one_of(*choices: str) -> Rule:
-    def rule(value: str) -> str | None:
-        return None if value in choices else f"expected one of {', '.join(choices)}, got {_quote(value)}"
-
-    return rule
-
-
-def _name(value: str) -> str | None:
-    if _NAME.fullmatch(value) and len(value) <= _NAME_MAX:
-        return None
-    return (f'expected lowercase letters, digits, ".", "_" and "-", starting with a letter or digit, at most '
-            f'{_NAME_MAX} characters (like "lemonde-international"), got {_quote(value)}')
-
-
-def _network(value: str) -> str | None:
-    import ipaddress
-
-    try:
-        ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        return f'expected an IP network like "127.0.0.0/8" or an address, got {_quote(value)}'
-    return None
-
-
-def _http_url(value: str) -> str | None:
-    return None if _is_http_url(value) else f"expected an absolute http(s) URL, got {_quote(value)}"
-
-
-def _webhook_url(value: str) -> str | None:
-    # Webhook URLs often carry a token: name the scheme only, never the URL.
-    if _is_http_url(value):
-        return None
-    scheme = urlsplit(value).scheme if "://" in value else ""
-    return f"expected an absolute http(s) URL, got scheme {_quote(scheme or '(none)')}"
-
-
-def _contact_url(value: str) -> str | None:
-    if _is_http_url(value) or (value.startswith("mailto:") and "@" in value):
-        return None
-    return f"expected an absolute http(s) URL or a mailto: address, got {_quote(value)}"
-
-
-def _is_http_url(value: str) -> bool:
-    if any(c.isspace() for c in value):
-        return False
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - evaluated for the ValueError a bad port raises
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-def _redis_url(value: str) -> str | None:
-    # Never echo the URL: it may hold a password.
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - evaluated for the ValueError a bad port raises
-    except ValueError:
-        return "expected a redis://, rediss:// or unix:// URL with a valid port"
-    if parts.scheme not in ("redis", "rediss", "unix"):
-        return f"expected a redis://, rediss:// or unix:// URL, got scheme {_quote(parts.scheme or '(none)')}"
-    if parts.scheme == "unix" and not parts.path:
-        return "expected a socket path, as in unix:///run/redis.sock"
-    if parts.scheme != "unix" and not re.fullmatch(r"/?\d*", parts.path):
-        return f"expected a database number as the path, as in redis://host:6379/3, got {_quote(parts.path)}"
-    return None
-
-
-def _redis_prefix(value: str) -> str | None:
-    if re.fullmatch(r"[A-Za-z0-9._:-]+", value):
-        return None
-    return f'expected letters, digits, ".", "_", ":" and "-", got {_quote(value)}'
-
-
-def _header_value(value: str) -> str | None:
-    # Printable only: a newline here would inject an HTTP header.
-    return None if value.strip() and value.isprintable() else "expected printable text on one line"
-
-
-def _language(value: str) -> str | None:
-    if value.lower() in _ISO_639_1:
-        return None
-    return f'expected a two-letter ISO 639-1 code like "en" or "fr", got {_quote(value)}'
-
-
-def _log_level(value: str) -> str | None:
-    return None if value.upper() in _LOG_LEVELS else f"expected one of {', '.join(_LOG_LEVELS)}, got {_quote(value)}"
-
-
-def _regex(value: str) -> str | None:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        return f"invalid regular expression {_quote(value)}: {exc}"
-    return None
-
-
-def _selector(value: str) -> str | None:
-    """A CSS selector, or an XPath expression when it starts with ``/`` or ``(``."""
-    # The HTML flavour, as lxml's cssselect() that newsmon's extraction applies them with.
-    from cssselect import HTMLTranslator, SelectorError
-    from lxml import etree
-
-    expression = value.strip()
-    if expression.startswith(("/", "(")):
-        try:
-            etree.XPath(expression)
-        except etree.XPathError as exc:
-            return f"invalid XPath expression {_quote(value)}: {exc}"
-        return None
-    try:
-        HTMLTranslator().css_to_xpath(expression)
-    except SelectorError as exc:
-        hint = " (select the element itself; newsmon reads its text)" if "::" in expression else ""
-        return f"invalid CSS selector {_quote(value)}: {str(exc).rstrip('.')}{hint}"
-    return None
-
-
-def _tracking_param(value: str) -> str | None:
-    if not any(c.isspace() for c in value):
-        return None
-    return f"expected a query parameter name, optionally ending in *, got {_quote(value)}"
-
-
-def _topic_field(value: str) -> str | None:
-    return _one_of(*TOPIC_FIELDS)(value)
-
-
-def _term_text(value: str) -> str | None:
-    """The term grammar ``newsmon.crawler.topic`` compiles: words, phrases, ``*`` ending a word."""
-    words = value.replace("-", " ").split()
-    if not any(c.isalnum() for c in value):
-        return f"expected a word or phrase, got {_quote(value)}"
-    for word in words:
-        stem = word.removesuffix("*")
-        if "*" in stem:
-            return f'"*" may only end a word, as in "américain*", got {_quote(value)}'
-        if word.endswith("*") and sum(c.isalnum() for c in stem) < 2:
-            return f'expected at least two letters before "*", got {_quote(value)}'
-    return None
-
-
-_RULES: dict[tuple[type, str], Rule] = {
-    (Config, "log_level"): _log_level,
-    (RedisSettings, "url"): _redis_url,
-    (RedisSettings, "prefix"): _redis_prefix,
-    (FetchSettings, "contact_url"): _contact_url,
-    (FetchSettings, "user_agent"): _header_value,
-    (FetchSettings, "max_redirects"): _at_least(0),
-    (FetchSettings, "max_url_length"): _at_least(16),
-    (FetchSettings, "concurrency_per_host"): _at_least(1),
-    (FetchSettings, "concurrency"): _at_least(1),
-    (FetchSettings, "max_age"): _positive_duration,
-    (FetchSettings, "max_items_per_feed"): _at_least(1),
-    (FetchSettings, "sitemap_depth"): _at_least(0),
-    (FetchSettings, "retries"): _at_least(0),
-    (FetchSettings, "allowed_networks"): _network,
-    (FetchSettings, "max_retry_after"): _one_second,
-    (Source, "min_interval"): _one_second,
-    (Source, "max_interval"): _one_second,
-    (Source, "name"): _name,
-    (Source, "interval"): _one_second,
-    (Source, "feeds"): _http_url,
-    (Source, "sitemaps"): _http_url,
-    (Source, "pages"): _http_url,
-    (Source, "home"): _http_url,
-    (Source, "language"): _language,
-    (Source, "allow"): _regex,
-    (Source, "deny"): _regex,
-    (SelectorOverrides, "body"): _selector,
-    (SelectorOverrides, "title"): _selector,
-    (SelectorOverrides, "date"): _selector,
-    (SelectorOverrides, "authors"): _selector,
-    (ExtractionSettings, "min_text_length"): _at_least(0),
-    (DedupSettings, "window"): _one_second,
-    (DedupSettings, "tracking_params"): _tracking_param,
-    (DedupSettings, "near_duplicates"): _one_of("publish", "drop"),
-    (DedupSettings, "near_window"): _one_second,
-    (DedupSettings, "url_buckets"): _at_least(1),
-    (DedupSettings, "recheck"): _one_second,
-    (FeedSettings, "retention"): _one_second,
-    (FeedSettings, "max_length"): _at_least(1),
-    (FeedSettings, "claim_idle"): _one_second,
-    (WebhookSink, "name"): _name,
-    (WebhookSink, "url"): _webhook_url,
-    (WebhookSink, "secret"): _header_value,
-    (WebhookSink, "max_attempts"): _at_least(1),
-    (SchedulerSettings, "workers"): _at_least(1),
-    (SchedulerSettings, "misfire_grace"): _one_second,
-    (SchedulerSettings, "job_lease"): _one_second,
-    (SchedulerSettings, "worker_max_polls"): _at_least(1),
-    (SchedulerSettings, "stop_timeout"): _one_second,
-}
-_NORMALIZE: dict[tuple[type, str], Callable[[Any], Any]] = {
-    (Config, "log_level"): str.upper,
-    (Source, "language"): str.lower,
-}
-
-
 def _positive_seconds(reader: _Reader, node: Node, path: str) -> Any:
-    return reader.seconds(node, path, _positive_duration)
+    return reader.seconds(node, path, positive_duration)
 
 
 _SPECIAL: dict[tuple[type, str], Callable[[_Reader, Node, str], Any]] = {
@@ -734,12 +500,7 @@ def _describe(node: Node) -> str:
         return "nothing" if node.value in ("", "~") else "null"
     if node.value == "":
         return "an empty string"
-    return _quote(node.value) if node.tag == _STR_TAG else str(node.value)
-
-
-def _quote(value: str) -> str:
-    text = value if len(value) <= 80 else value[:77] + "..."
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return quote(node.value) if node.tag == _STR_TAG else str(node.value)
 
 
 def _join(path: str, key: str) -> str:
