@@ -42,9 +42,6 @@ from newsmon.settings.model import Config, Source
 
 logger = logging.getLogger(__name__)
 
-#: A worker whose heartbeat is older than this is considered hung and replaced.
-HUNG_AFTER = 60.0
-
 
 class Scheduler:
     """Queues a poll job for each source at its interval."""
@@ -208,6 +205,7 @@ class Supervisor:
         self.config_path = config_path
         self.slots = [_Slot(i) for i in range(workers)]
         self.stopping = False
+        self.hung_after = config.scheduler.hung_after.total_seconds()
 
     def _command(self, slot: _Slot) -> list[str]:
         cmd = [sys.executable, "-m", "newsmon.scheduler.cli"]
@@ -241,8 +239,8 @@ class Supervisor:
         for slot in slot_list:
             proc = slot.process
             if proc is not None and proc.returncode is None:
-                if now - slot.started > HUNG_AFTER and self._hung(slot):
-                    logger.error("Worker %s sent no heartbeat for %.0fs: killing it", slot.name, HUNG_AFTER)
+                if now - slot.started > self.hung_after and self._hung(slot):
+                    logger.error("Worker %s sent no heartbeat for %.0fs: killing it", slot.name, self.hung_after)
                     with contextlib.suppress(ProcessLookupError):
                         proc.kill()
                     await proc.wait()
@@ -271,7 +269,7 @@ class Supervisor:
             return False
         if beat is None:
             return True
-        return time.time() - float(beat.split()[0]) > HUNG_AFTER
+        return time.time() - float(beat.split()[0]) > self.hung_after
 
     async def stop(self, timeout: float) -> None:
         """Warm stop: SIGTERM every worker, wait, then SIGKILL the ones still running."""

@@ -174,6 +174,7 @@ class SchedulerSettings:
     misfire_grace: timedelta = timedelta(minutes=1)
     job_lease: timedelta = timedelta(minutes=10)  # a poll job unacknowledged this long is claimed again
     worker_max_polls: int = 500  # a worker process is replaced after this many crawls (bounds leaks)
+    hung_after: timedelta = timedelta(seconds=60)  # a worker silent this long is killed and replaced
     stop_timeout: timedelta = timedelta(seconds=25)
 
 

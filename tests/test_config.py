@@ -202,6 +202,7 @@ scheduler:
   misfire_grace: 30s
   job_lease: 5m
   worker_max_polls: 10
+  hung_after: 30s
   stop_timeout: 10s
 sources:
   - name: a

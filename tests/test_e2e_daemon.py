@@ -148,3 +148,44 @@ def test_supervisor_replaces_a_killed_worker_which_resumes_its_jobs(
         code = stop(daemon)
     assert code == 0
     assert max(_published_urls(redis_client, keys).values()) == 1
+
+
+def test_supervisor_replaces_a_hung_worker(
+    room: Newsroom, redis_url: str, redis_prefix: str, redis_client: redis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    """A worker that stops sending heartbeats (frozen with SIGSTOP) is killed and replaced."""
+    config = write_config(tmp_path / "newsmon.yaml", room, redis_url, redis_prefix, interval="1h",
+                          scheduler={"hung_after": "3s"})
+    daemon = start_newsmon("--config", str(config), "run", "--workers", "1", log=tmp_path / "daemon.log")
+    try:
+        wait_for(lambda: _all_published(redis_client, keys, room), timeout=60, what="the first poll")
+        [frozen] = _children(daemon.pid)
+        os.kill(frozen, signal.SIGSTOP)
+        wait_for(lambda: [p for p in _children(daemon.pid) if p != frozen], timeout=30, what="a replacement worker")
+        assert not Path(f"/proc/{frozen}").exists()
+        assert "sent no heartbeat" in (tmp_path / "daemon.log").read_text()
+    finally:
+        code = stop(daemon)
+    assert code == 0
+
+
+def test_supervisor_recycles_a_worker_after_its_crawl_budget(
+    room: Newsroom, redis_url: str, redis_prefix: str, redis_client: redis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    """A worker that has served scheduler.worker_max_polls crawls exits cleanly and is replaced
+    at once (this bounds any leak), and polling goes on."""
+    config = write_config(tmp_path / "newsmon.yaml", room, redis_url, redis_prefix, interval="1s",
+                          scheduler={"worker_max_polls": 2}, only=["wire-en"])
+    daemon = start_newsmon("--config", str(config), "run", "--workers", "1", log=tmp_path / "daemon.log")
+    try:
+        [first] = wait_for(lambda: _children(daemon.pid), timeout=30, what="the first worker")
+        wait_for(lambda: [p for p in _children(daemon.pid) if p != first], timeout=60, what="a recycled worker")
+        polls = int(redis_client.hget(keys.source_state("wire-en"), "polls") or 0)
+        wait_for(lambda: int(redis_client.hget(keys.source_state("wire-en"), "polls") or 0) > polls,
+                 timeout=30, what="the replacement to poll")
+        log = (tmp_path / "daemon.log").read_text()
+        assert "recycled after its crawl budget" in log
+        assert "died" not in log
+    finally:
+        code = stop(daemon)
+    assert code == 0
