@@ -159,9 +159,14 @@ def _guess_single_byte(data: bytes) -> str:
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[:200_000]).best()
-    if best is None or all(alphabet.startswith(("Basic Latin", "Latin")) for alphabet in best.alphabets):
+    if best is None:
         return "cp1252"
-    return best.encoding
+    # Judge by letters, not by the blocks it reports: curly quotes and dashes ("General
+    # Punctuation") would otherwise make a French page look non-Latin and pick cp1257.
+    sample = str(best)[:20_000]
+    if any(ch.isalpha() and not unicodedata.name(ch, "LATIN").startswith("LATIN") for ch in sample):
+        return best.encoding
+    return "cp1252"
 
 
 def parse_html(html: bytes | str) -> HtmlElement | None:

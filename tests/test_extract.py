@@ -479,3 +479,11 @@ def test_mostly_utf8_with_stray_bytes() -> None:
     text = decode_html(data)
     assert "crêpes et pâtés" in text
     assert "5 €" in text
+
+
+def test_short_windows_1252_page_with_curly_quotes_is_not_read_as_a_baltic_code_page() -> None:
+    """A short undeclared windows-1252 page with typographic punctuation decodes as windows-1252."""
+    from newsmon.crawler.extract import decode_html
+
+    page = "<html><body><p>La crème du café naïf \u2019était\u2019 servie \u2014 très chaude.</p></body></html>"
+    assert decode_html(page.encode("cp1252")) == page
