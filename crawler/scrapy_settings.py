@@ -41,6 +41,20 @@ def build(config: Config) -> dict[str, Any]:
         "DOWNLOAD_DELAY": fetch.delay,
         "DOWNLOAD_DELAY_JITTER": 0.5,
         "RETRY_TIMES": fetch.retries,
+        # Scrapy's list without DownloadTimeoutError: a server that let a whole request time
+        # out will mostly do it again, and each retry held the crawl (and every source polled
+        # with it) for another fetch.timeout. The next poll tries again anyway.
+        "RETRY_EXCEPTIONS": [
+            "scrapy.exceptions.CannotResolveHostError",
+            "scrapy.exceptions.DownloadConnectionRefusedError",
+            "scrapy.exceptions.DownloadFailedError",
+            "scrapy.exceptions.ResponseDataLossError",
+            "twisted.internet.error.ConnectionDone",
+            "twisted.internet.error.ConnectError",
+            "twisted.internet.error.ConnectionLost",
+            OSError,  # HttpCompressionMiddleware, on an empty compressed body
+            "scrapy.core.downloader.handlers.http11.TunnelError",
+        ],
         "COOKIES_ENABLED": False,
         "HTTPCACHE_ENABLED": False,
         "LOG_ENABLED": False,  # newsmon's entry points configure logging
