@@ -128,16 +128,27 @@ def _acceptable(declared: str, fetched: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def site(netloc: str) -> str:
-    """The registrable domain of a host (``news.bbc.co.uk`` -> ``bbc.co.uk``); an IP address or
-    a single-label host is its own site (with its port)."""
-    host = netloc.rsplit("@", 1)[-1]
-    bare = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    if _is_ip(bare.strip("[]")) or "." not in bare:
-        return host
-    extracted = _extractor()(bare)
-    if extracted.domain and extracted.suffix:
-        return f"{extracted.domain}.{extracted.suffix}"
-    return bare
+    """The registrable domain of a URL's host (``news.bbc.co.uk`` -> ``bbc.co.uk``).
+
+    ``netloc`` is a URL's network location (``[user@]host[:port]``) or a bare host; case and a
+    trailing dot do not matter. The port is ignored, except that an IP address or a
+    single-label host (``localhost``) is its own site together with its port: on a loopback
+    address each port is a different service (test outlets).
+
+    Private suffixes of the public suffix list count as suffixes, so two blogspot.com blogs
+    (or github.io pages) are two sites. Both users want that: the same-site check for links
+    and feeds found on a section page (one blog must not pull in another blog's posts), and
+    :func:`choose_canonical`, which ignores a canonical on another site (one blog's canonical
+    naming another blog would merge two outlets' records under one id).
+    """
+    host = netloc.rsplit("@", 1)[-1].lower()
+    port = ""
+    if not host.endswith("]") and ":" in host:
+        host, _, port = host.rpartition(":")
+    host = host.rstrip(".")
+    if _is_ip(host.strip("[]")) or "." not in host:
+        return f"{host}:{port}" if port else host
+    return _extractor()(host).top_domain_under_public_suffix or host
 
 
 @lru_cache(maxsize=1)
@@ -145,7 +156,8 @@ def _extractor() -> Any:
     import tldextract
 
     # The public suffix list bundled with tldextract: no network access, no cache files.
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    # Private suffixes (blogspot.com, github.io) included: see site().
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
 
 def _is_ip(host: str) -> bool:

@@ -107,3 +107,11 @@ def test_ip_host_outlets_work() -> None:
     assert choose_canonical(fetched, ["http://127.0.0.3:9090/news/x"]) == "http://127.0.0.3:8080/news/story-1"
     assert site("127.0.0.3:8080") == "127.0.0.3:8080"
     assert site("news.bbc.co.uk") == "bbc.co.uk"
+
+
+def test_private_suffixes_make_separate_sites() -> None:
+    """Two blogspot.com blogs are two sites: one blog's canonical naming another is ignored."""
+    fetched = "https://alice.blogspot.com/2024/02/some-post.html"
+    assert choose_canonical(fetched, ["https://bob.blogspot.com/2024/02/some-post.html"]) == fetched
+    assert site("alice.blogspot.com") == "alice.blogspot.com"
+    assert site("WWW.Example.CO.UK.:8443") == "example.co.uk"

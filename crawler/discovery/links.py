@@ -1,25 +1,17 @@
-"""What a link on a section page is: same site or not, article or navigation, file, crawl trap.
+"""What a link on a section page is: article or navigation, file, crawl trap.
 
-Pure functions on URL strings, all patterns compiled once. courlan's validity check is not used
-on hosts because it rejects IP addresses, and loopback outlets (``127.0.0.3:8080``) must pass.
+Pure functions on URL strings, all patterns compiled once. Whether a link stays on the page's
+site is :func:`newsmon.crawler.urls.site`'s question.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections import Counter
-from functools import lru_cache
 from urllib.parse import SplitResult
-
-import tldextract
 
 #: Deeper paths are crawl traps, not articles.
 MAX_PATH_DEPTH = 12
-
-# The bundled public-suffix snapshot: no network, no cache directory. Private suffixes count,
-# so two blogspot.com blogs are two sites.
-_SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
 _FILE_EXTENSIONS = frozenset(
     {
@@ -58,27 +50,6 @@ _DATE_IN_PATH = re.compile(
 _YEAR_SEGMENT = re.compile(r"(?:19|20)\d\d")
 _NUMERIC_ID = re.compile(r"\d{5,}")
 _SLUG_SEPARATORS = re.compile(r"[-_]+")
-
-
-@lru_cache(maxsize=4096)
-def site_of(host: str, port: int | None = None) -> str:
-    """The registered domain of ``host`` (``www.bbc.co.uk`` -> ``bbc.co.uk``); the port is ignored.
-
-    An IP address or a single-label host (``localhost``) is its own site together with its
-    port: on a loopback address, each port is a different service (test outlets).
-    """
-    host = host.lower().rstrip(".")
-    if "." not in host or _is_ip(host):
-        return f"{host}:{port}" if port is not None else host
-    return _SUFFIXES(host).top_domain_under_public_suffix or host
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 def is_file(parts: SplitResult) -> bool:

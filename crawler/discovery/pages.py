@@ -16,10 +16,10 @@ from newsmon.crawler.discovery.links import (
     is_navigation,
     looks_like_article,
     path_segments,
-    site_of,
 )
 from newsmon.crawler.discovery.text import check_limit, collapse, resolve_url
 from newsmon.crawler.items import Entry
+from newsmon.crawler.urls import site
 
 # Types that announce a feed in <link rel="alternate">. application/json is JSON Feed 1.0's.
 _FEED_TYPES = frozenset(
@@ -189,7 +189,10 @@ def _site(parts: SplitResult) -> str:
         port = parts.port
     except ValueError:  # a port out of range or not a number
         return ""
-    return site_of(parts.hostname or "", port)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal, bracketed again for site()
+        host = f"[{host}]"
+    return site(host if port is None else f"{host}:{port}")
 
 
 def _anchor_text(anchor: etree._Element) -> str | None:
