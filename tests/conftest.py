@@ -16,6 +16,7 @@ import redis
 
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.redis_conn import EmbeddedRedis, connect
+from tests.helpers import delete_keys
 
 
 @pytest.fixture(scope="session")
@@ -47,9 +48,5 @@ def redis_client(redis_url: str, keys: Keys) -> Iterator[redis.Redis]:
     """A client on the suite's server; the test's keys are deleted afterwards."""
     client = connect(redis_url)
     yield client
-    pattern = keys.tag.replace("{", r"\{").replace("}", r"\}") + ":*"
-    batch = list(client.scan_iter(match=pattern, count=1000))
-    while batch:
-        client.delete(*batch[:1000])
-        batch = batch[1000:]
+    delete_keys(client, keys)
     client.close()

@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 
@@ -18,6 +18,8 @@ from newsmon.scheduler.keys import Keys
 
 #: Generous upper bounds for a subprocess; a test that hits one has found a hang.
 COMMAND_TIMEOUT = 120
+
+T = TypeVar("T")
 
 
 def newsmon_cmd(*args: str) -> list[str]:
@@ -90,16 +92,27 @@ def records(client: redis.Redis, keys: Keys) -> list[dict[str, Any]]:
     return out
 
 
-def wait_for(condition: Callable[[], Any], *, timeout: float, what: str, every: float = 0.1) -> Any:
-    """Poll ``condition`` until it is truthy; fail with ``what`` after ``timeout`` seconds."""
+def wait_for(condition: Callable[[], T], *, timeout: float = 15.0, what: str = "the condition",
+             every: float = 0.1) -> T:
+    """Poll ``condition`` every ``every`` seconds until it returns something truthy, and return
+    that; fail with ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
         time.sleep(every)  # polling a condition with a deadline, not waiting for timing
+
+
+def delete_keys(client: redis.Redis, keys: Keys) -> None:
+    """Delete every key under ``keys``' prefix, and only those: the server may be shared."""
+    pattern = keys.tag.replace("{", r"\{").replace("}", r"\}") + ":*"
+    batch = list(client.scan_iter(match=pattern, count=1000))
+    while batch:
+        client.delete(*batch[:1000])
+        batch = batch[1000:]
 
 
 def normalize_space(text: str) -> str:

@@ -14,7 +14,6 @@ import json
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -104,15 +103,11 @@ def publish_many(client: redis.Redis, keys: Keys, count: int, *, start: int = 0,
 
 
 def wait_for(predicate: Callable[[], T], timeout: float = 15.0, what: str = "the condition") -> T:
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.01)  # polling interval of a bounded condition wait, not a timing assumption
+    """:func:`tests.helpers.wait_for`, polling every 10 ms: the feed tests' conditions are cheap."""
+    # Imported here: run as a script (the process tests), this module cannot import tests.*.
+    from tests.helpers import wait_for as shared
+
+    return shared(predicate, timeout=timeout, what=what, every=0.01)
 
 
 class WebhookServer:

@@ -24,6 +24,7 @@ from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.redis_conn import connect
 from newsmon.scheduler.store import StoryStore
 from newsmon.settings.loader import load_config
+from tests.helpers import delete_keys
 from tests.hostile import CASES, CrawlResult, HostileWeb, build_outlets, crawl, source_of, write_config
 from tests.hostile.outlets import CHARSET_TITLE
 from tests.hostile.run import FETCH
@@ -66,10 +67,7 @@ def hostile(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             config = write_config(directory, [source_of(o) for o in web.outlets.values()], redis_url, keys.prefix)
             yield Hostile(web, crawl(config), client, keys, config)
     finally:
-        pattern = keys.tag.replace("{", r"\{").replace("}", r"\}") + ":*"
-        stale = list(client.scan_iter(match=pattern, count=1000))
-        if stale:
-            client.delete(*stale)
+        delete_keys(client, keys)
         client.close()
 
 

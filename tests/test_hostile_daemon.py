@@ -7,14 +7,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import redis
 
 from newsmon.scheduler.keys import Keys
-from newsmon.scheduler.redis_conn import connect
 from tests.hostile import HostileWeb, build_outlets, source_of, write_config
 
 DEADLINE = 60.0
@@ -31,20 +30,9 @@ def _wait_for(what: str, check: Callable[[], bool], process: subprocess.Popen[st
         time.sleep(0.2)
 
 
-@pytest.fixture
-def client(redis_url: str, keys: Keys) -> Iterator[redis.Redis]:
-    client = connect(redis_url)
-    yield client
-    pattern = keys.tag.replace("{", r"\{").replace("}", r"\}") + ":*"
-    stale = list(client.scan_iter(match=pattern, count=1000))
-    if stale:
-        client.delete(*stale)
-    client.close()
-
-
 @pytest.mark.slow
 def test_the_daemon_survives_the_hostile_web(tmp_path: Path, redis_url: str, keys: Keys,
-                                             client: redis.Redis) -> None:
+                                             redis_client: redis.Redis) -> None:
     """newsmon run: the healthy outlet is published, hostile ones do not stop it; SIGTERM exits 0."""
     names = ["healthy", "drip", "silent", "storm", "ratelimited", "gzip-bomb", "redirect-loop", "laughs"]
     outlets = [o for o in build_outlets() if o.name in names]
@@ -60,13 +48,13 @@ def test_the_daemon_survives_the_hostile_web(tmp_path: Path, redis_url: str, key
                 env=env, stdout=subprocess.DEVNULL, stderr=log_file, text=True, start_new_session=True)
         try:
             _wait_for("healthy article published",
-                      lambda: int(client.xlen(keys.articles)) >= 3, process)
+                      lambda: int(redis_client.xlen(keys.articles)) >= 3, process)
             # The drip outlet costs every crawl fetch.timeout; a second poll of it means the
             # worker came through a whole hostile crawl and went on.
             _wait_for("second poll of the drip outlet",
-                      lambda: int(client.hget(keys.source_state("drip"), "polls") or 0) >= 2, process)
+                      lambda: int(redis_client.hget(keys.source_state("drip"), "polls") or 0) >= 2, process)
             assert process.poll() is None
-            assert int(client.hget(keys.source_state("storm"), "consecutive_failures") or 0) >= 1
+            assert int(redis_client.hget(keys.source_state("storm"), "consecutive_failures") or 0) >= 1
             assert len(web.requests("healthy", "/feed.xml")) >= 2
             process.send_signal(signal.SIGTERM)
             code = process.wait(timeout=DEADLINE)

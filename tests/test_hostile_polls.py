@@ -21,6 +21,7 @@ from newsmon.crawler.politeness import backoff_delay
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.redis_conn import connect
 from newsmon.scheduler.status import DEFAULT_INTERVAL
+from tests.helpers import delete_keys
 from tests.hostile import CrawlResult, HostileWeb, crawl, newsmon, source_of, write_config
 from tests.hostile.outlets import build_outlets, build_poll_outlets
 from tests.hostile.server import Hit
@@ -68,10 +69,7 @@ def polls(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             yield TwoPolls(web, first, second, first_hits, second_hits,
                            {row["name"]: row for row in status["sources"]}, text, client, keys)
     finally:
-        pattern = keys.tag.replace("{", r"\{").replace("}", r"\}") + ":*"
-        stale = list(client.scan_iter(match=pattern, count=1000))
-        if stale:
-            client.delete(*stale)
+        delete_keys(client, keys)
         client.close()
 
 
