@@ -277,6 +277,7 @@ RULES: dict[tuple[type, str], Rule] = {
     (SchedulerSettings, "misfire_grace"): _one_second,
     (SchedulerSettings, "job_lease"): _one_second,
     (SchedulerSettings, "worker_max_polls"): _at_least(1),
+    (SchedulerSettings, "hung_after"): _one_second,
     (SchedulerSettings, "stop_timeout"): _one_second,
 }
 NORMALIZE: dict[tuple[type, str], Callable[[Any], Any]] = {
