@@ -35,7 +35,7 @@ from newsmon.crawler.discovery.text import (
     newest_first,
     unique,
 )
-from newsmon.crawler.discovery.xml import DEFAULT_MAX_SIZE, XML_LANG, decompress, iter_xml, local_name
+from newsmon.crawler.discovery.xml import DEFAULT_MAX_SIZE, XML_LANG, iter_xml, local_name, sniff
 from newsmon.crawler.items import Discovery, DiscoveryError, Entry
 
 logger = logging.getLogger(__name__)
@@ -81,10 +81,7 @@ def parse_feed(
     """
     check_limit("max_items", max_items)
     now = aware_now(now)
-    data, problems = decompress(body, max_size)
-    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if not head:
-        raise DiscoveryError("not a feed: empty body")
+    data, problems, head = sniff(body, max_size, "feed")
     if head.startswith((b"{", b"[")):
         discovery = jsonfeed.parse_json_feed(data, url, max_items=max_items, now=now)
     elif head.startswith((b"<!doctype html", b"<html")):
@@ -114,16 +111,12 @@ def _feed_kind(root: etree._Element) -> str:
 
 
 def _parse_xml_feed(data: bytes, url: str, *, max_items: int, now: datetime) -> tuple[Discovery, list[str]]:
-    stream = iter_xml(data, ("{*}item", "{*}entry"))
-    kind: str | None = None
+    stream = iter_xml(data, ("{*}item", "{*}entry"), classify=_feed_kind)
 
     def raw_items() -> Iterator[RawItem]:
-        nonlocal kind
         for element in stream:
             parent = element.getparent()
-            if kind is None:
-                kind = _feed_kind(element.getroottree().getroot())
-            if kind == "atom":
+            if stream.kind == "atom":
                 if local_name(element.tag) == "entry" and parent is not None and parent.getparent() is None:
                     raw = read_item(element, ATOM_HANDLERS, url, now)
                     if raw.url:
@@ -134,11 +127,9 @@ def _parse_xml_feed(data: bytes, url: str, *, max_items: int, now: datetime) -> 
                     yield raw
 
     newest = newest_first(raw_items(), RawItem.sort_date, max_items)
-    root = stream.root
-    if root is None:
+    root, kind = stream.root, stream.kind
+    if root is None or kind is None:  # the kind is known whenever the root is
         raise DiscoveryError("not a feed: no XML element could be read")
-    if kind is None:
-        kind = _feed_kind(root)
 
     channel = _channel(root, kind)
     feed_language = _feed_language(root, channel)

@@ -27,7 +27,7 @@ from newsmon.crawler.discovery.text import (
     resolve_url,
     unique,
 )
-from newsmon.crawler.discovery.xml import DEFAULT_MAX_SIZE, decompress, iter_xml, local_name, text_of, xml_base
+from newsmon.crawler.discovery.xml import DEFAULT_MAX_SIZE, iter_xml, local_name, sniff, text_of, xml_base
 from newsmon.crawler.items import Discovery, DiscoveryError, Entry
 
 logger = logging.getLogger(__name__)
@@ -85,10 +85,7 @@ def parse_sitemap(
     """
     check_limit("max_items", max_items)
     now = aware_now(now)
-    data, problems = decompress(body, max_size)
-    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if not head:
-        raise DiscoveryError("not a sitemap: empty body")
+    data, problems, head = sniff(body, max_size, "sitemap")
     if head.startswith((b"<!doctype html", b"<html")):
         raise DiscoveryError("not a sitemap: got an HTML page")
     if head.startswith((b"{", b"[")):
@@ -109,18 +106,14 @@ def parse_sitemap(
 
 def _parse_xml(data: bytes, url: str, *, max_items: int, now: datetime) -> tuple[Discovery | None, list[str]]:
     """Read an XML sitemap; ``None`` when the document is a feed."""
-    stream = iter_xml(data, ("{*}url", "{*}sitemap"))
-    kind: str | None = None
+    stream = iter_xml(data, ("{*}url", "{*}sitemap"), classify=_sitemap_kind)
 
     def children() -> Iterator[_RawUrl]:
-        nonlocal kind
         for element in stream:
             parent = element.getparent()
-            if kind is None:
-                kind = _sitemap_kind(element.getroottree().getroot())
             # Only <url> in a urlset and <sitemap> in an index, as direct children of the root
             # (an RSS channel's <image><url> is not an entry).
-            expected = "url" if kind == "urlset" else "sitemap"
+            expected = "url" if stream.kind == "urlset" else "sitemap"
             if local_name(element.tag) != expected or parent is None or parent.getparent() is not None:
                 continue
             raw = _read_url(element, url, now)
@@ -128,11 +121,9 @@ def _parse_xml(data: bytes, url: str, *, max_items: int, now: datetime) -> tuple
                 yield raw
 
     newest = newest_first(children(), _RawUrl.sort_date, max_items)
-    root = stream.root
-    if root is None:
+    kind = stream.kind
+    if stream.root is None or kind is None:  # the kind is known whenever the root is
         raise DiscoveryError("not a sitemap: no XML element could be read")
-    if kind is None:
-        kind = _sitemap_kind(root)
     if kind == "feed":
         return None, []
     if kind == "sitemapindex":

@@ -25,7 +25,7 @@ import io
 import logging
 import re
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urljoin
 
@@ -144,6 +144,21 @@ def decompress(body: bytes, max_size: int = DEFAULT_MAX_SIZE) -> tuple[bytes, li
     if not out:
         raise DiscoveryError(f"not a document: gzip body does not decompress ({'; '.join(problems)})")
     return bytes(out), problems
+
+
+def sniff(body: bytes, max_size: int, what: str) -> tuple[bytes, list[str], bytes]:
+    """:func:`decompress` ``body``; also return its head, to tell formats apart by: the first
+    KiB without a BOM or leading white space, lower-cased.
+
+    Raises:
+        DiscoveryError: the body is empty (``not a {what}: empty body``), or claims to be gzip
+            but does not decompress.
+    """
+    data, problems = decompress(body, max_size)
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if not head:
+        raise DiscoveryError(f"not a {what}: empty body")
+    return data, problems, head
 
 
 def _transcode(data: bytes) -> tuple[bytes, list[str]]:
@@ -274,13 +289,21 @@ class XmlStream:
     consumer asks for the next one, which keeps memory flat whatever the number of items.
     After iteration, :attr:`root` holds the document element with everything that was not
     yielded (channel metadata), and :attr:`degraded`/:attr:`problems` say what went wrong.
+
+    With ``classify``, :attr:`kind` is what it says of the document element (``"rss"``,
+    ``"urlset"``...): set before the first element is yielded, so the consumer can tell what
+    the elements are, or at the end when no element matched. ``classify`` rejects a document
+    by raising; the error comes out of the iteration.
     """
 
-    def __init__(self, body: bytes, tags: Sequence[str], *, max_size: int = DEFAULT_MAX_SIZE) -> None:
+    def __init__(self, body: bytes, tags: Sequence[str], *, max_size: int = DEFAULT_MAX_SIZE,
+                 classify: Callable[[etree._Element], str] | None = None) -> None:
         """Prepare ``body`` (gunzip, BOM, prefix, encoding); parsing starts on iteration."""
         self._data, self.problems = _prepare(body, max_size)
         self._tags = list(tags)
+        self._classify = classify
         self.root: etree._Element | None = None
+        self.kind: str | None = None
 
     @property
     def degraded(self) -> bool:
@@ -293,6 +316,8 @@ class XmlStream:
         self._data = b""  # Iterate once; BytesIO keeps the bytes only as long as libxml2 reads them.
         try:
             for _event, element in events:
+                if self.kind is None and self._classify is not None:
+                    self.kind = self._classify(element.getroottree().getroot())
                 yield element
                 element.clear(keep_tail=False)
                 parent = element.getparent()
@@ -302,17 +327,21 @@ class XmlStream:
             self.problems.append(f"XML parsing stopped: {exc}")
         self.root = events.root
         self.problems += _error_summary(events.error_log)
+        if self.kind is None and self._classify is not None and self.root is not None:
+            self.kind = self._classify(self.root)
 
 
-def iter_xml(body: bytes, tags: Sequence[str], *, max_size: int = DEFAULT_MAX_SIZE) -> XmlStream:
+def iter_xml(body: bytes, tags: Sequence[str], *, max_size: int = DEFAULT_MAX_SIZE,
+             classify: Callable[[etree._Element], str] | None = None) -> XmlStream:
     """Return an :class:`XmlStream` over the elements of ``body`` whose tag is in ``tags``.
 
-    Tags use lxml's syntax (``"{*}item"`` matches ``item`` in any namespace).
+    Tags use lxml's syntax (``"{*}item"`` matches ``item`` in any namespace). ``classify``
+    names the kind of document from its root element (see :class:`XmlStream`).
 
     Raises:
         DiscoveryError: the body is empty or an undecodable gzip stream.
     """
-    return XmlStream(body, tags, max_size=max_size)
+    return XmlStream(body, tags, max_size=max_size, classify=classify)
 
 
 def local_name(tag: object) -> str:
