@@ -141,6 +141,7 @@ class FeedSettings:
     retention: timedelta = timedelta(days=14)
     max_length: int | None = None
     claim_idle: timedelta = timedelta(minutes=5)  # a reader's pending entries are redelivered after this
+    max_deliveries: int = 10  # a record delivered this often without an ack goes to the dead letters
 
 
 @dataclass(frozen=True, slots=True)

@@ -269,6 +269,7 @@ RULES: dict[tuple[type, str], Rule] = {
     (FeedSettings, "retention"): _one_second,
     (FeedSettings, "max_length"): _at_least(1),
     (FeedSettings, "claim_idle"): _one_second,
+    (FeedSettings, "max_deliveries"): _at_least(1),
     (WebhookSink, "name"): _name,
     (WebhookSink, "url"): _webhook_url,
     (WebhookSink, "secret"): _header_value,

@@ -191,6 +191,7 @@ feed:
   retention: 7d
   max_length: 10000
   claim_idle: 2m
+  max_deliveries: 5
 sinks:
   jsonl: {enabled: false, directory: out}
   webhooks:

@@ -368,3 +368,34 @@ def test_groups_info_gives_up_counting_past_the_cap(
 def test_groups_info_without_a_stream(redis_client: redis.Redis, keys: Keys) -> None:
     """No stream yet means no groups, not an error."""
     assert groups_info(redis_client, keys) == []
+
+
+def test_a_record_a_restarted_consumer_never_acknowledges_goes_to_the_dead_letters(
+    redis_client: redis.Redis, keys: Keys
+) -> None:
+    """A record delivered more than feed.max_deliveries times to a consumer that crashes on it is
+    moved, acknowledged, to the group's dead letters, and the group moves on."""
+    settings = FeedSettings(claim_idle=timedelta(hours=1), max_deliveries=3)
+    ids = publish_many(redis_client, keys, 2)
+    for _attempt in range(3):  # each restart reads its own pending entry again
+        reader = FeedReader(redis_client, keys, "poison", "c1", settings=settings)
+        assert [item.id for item in reader.read(1)] == [ids[0]]
+    reader = FeedReader(redis_client, keys, "poison", "c1", settings=settings)
+    assert [item.id for item in reader.read(1)] == [ids[1]]
+    dead = [json.loads(x) for x in redis_client.lrange(reader.dead_letters, 0, -1)]
+    assert [(d["stream_id"], d["deliveries"]) for d in dead] == [(ids[0], 4)]
+    assert json.loads(dead[0]["fields"]["record"])["id"] == make_record(0)["id"]
+    assert redis_client.xpending(keys.articles, "poison")["pending"] == 1  # only ids[1], unacknowledged
+
+
+def test_claimed_redeliveries_count_towards_max_deliveries(redis_client: redis.Redis, keys: Keys) -> None:
+    """Deliveries by claiming (another consumer taking over a stale entry) count too."""
+    settings = FeedSettings(claim_idle=timedelta(milliseconds=50), max_deliveries=2)
+    [stream_id] = publish_many(redis_client, keys, 1)
+    assert [i.id for i in FeedReader(redis_client, keys, "claims", "a", settings=settings).read(1)] == [stream_id]
+    second = FeedReader(redis_client, keys, "claims", "b", settings=settings)
+    assert [i.id for i in wait_for(lambda: second.read(1), what="a claim by b")] == [stream_id]
+    third = FeedReader(redis_client, keys, "claims", "c", settings=settings)
+    wait_for(lambda: redis_client.llen(third.dead_letters) or third.read(1), what="c to claim or dead-letter")
+    assert redis_client.llen(third.dead_letters) == 1
+    assert redis_client.xpending(keys.articles, "claims")["pending"] == 0

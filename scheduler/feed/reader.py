@@ -9,6 +9,7 @@ consumer of the group that reads. Delivery is at-least-once: acknowledge after t
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import Counter
@@ -39,11 +40,19 @@ BLOCK_SLICE = 1.0  # seconds
 # ARGV[5] count. Claims stale pending entries (XAUTOCLAIM JUSTID) and returns
 # {next cursor, {{id, {field, value, ...}}, ...}, {ids no longer in the stream}}. Redis 6.2
 # answers a claimed entry that was trimmed with nil and no ID, hence JUSTID and the XRANGE here.
+#: Dead letters kept per group; older ones are dropped.
+DEAD_LETTERS_CAP = 10_000
+
 _CLAIM_SCRIPT = """
 local reply = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
                          'COUNT', ARGV[5], 'JUSTID')
 local found, gone = {}, {}
 for _, id in ipairs(reply[2]) do
+  -- JUSTID leaves the delivery counter alone; count this delivery like any other.
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
+  if pending[1] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id, 'RETRYCOUNT', pending[1][4] + 1, 'JUSTID')
+  end
   local entry = redis.call('XRANGE', KEYS[1], id, id)
   if #entry == 1 then found[#found + 1] = entry[1] else gone[#gone + 1] = id end
 end
@@ -63,7 +72,8 @@ class FeedReader:
     ``sources`` and ``events``, when given, restrict what :meth:`read` returns; entries that
     do not match are acknowledged at once, since the group is this reader's. ``claim_stale``
     off makes the reader leave other consumers' pending entries alone (for single-consumer
-    groups such as the sinks').
+    groups such as the sinks'). An entry delivered more than ``settings.max_deliveries`` times
+    without an acknowledgement is moved to :attr:`dead_letters` and acknowledged.
 
     Not thread-safe: use one reader per thread (they may share the Redis client).
     """
@@ -83,6 +93,8 @@ class FeedReader:
     ) -> None:
         self.client = client
         self.stream = keys.articles
+        #: Where records that were delivered too often without an acknowledgement go (a list).
+        self.dead_letters = keys.dead_letters(f"feed:{group}")
         self.group = check_name(group)
         self.consumer = check_name(consumer or default_consumer(), "consumer")
         self.settings = settings or FeedSettings()
@@ -131,6 +143,8 @@ class FeedReader:
         entries = self._own_pending(count) if self._own_cursor is not None else []
         if not entries:
             entries = self._claim_stale(count)
+        if entries:
+            entries = self._drop_poison(entries)
         if not entries:
             entries = reply_entries(self.client.xreadgroup(
                 self.group, self.consumer, {self.stream: ">"}, count=count, block=block_ms
@@ -160,6 +174,34 @@ class FeedReader:
                         len(entries))
         entries.sort(key=lambda entry: parse_stream_id(entry[0]))
         return entries
+
+    def _drop_poison(self, entries: list[tuple[str, dict[str, str]]]) -> list[tuple[str, dict[str, str]]]:
+        """Move redelivered entries past ``max_deliveries`` to the group's dead letters.
+
+        A record that makes its consumer crash every time would otherwise come back for ever
+        and hold the group up; it is kept, acknowledged, in a capped list for a person to read.
+        """
+        limit = self.settings.max_deliveries
+        ids = sorted((entry[0] for entry in entries), key=parse_stream_id)
+        pending = self.client.xpending_range(self.stream, self.group, ids[0], ids[-1], len(ids) + 1000,
+                                             consumername=self.consumer)
+        deliveries = {as_str(p["message_id"]): int(p["times_delivered"]) for p in pending}
+        poison = [(i, f) for i, f in entries if f and deliveries.get(i, 0) > limit]
+        if not poison:
+            return entries
+        dead = self.dead_letters
+        pipe = self.client.pipeline(transaction=True)
+        for stream_id, fields in poison:
+            pipe.lpush(dead, json.dumps({"stream_id": stream_id, "group": self.group, "consumer": self.consumer,
+                                         "deliveries": deliveries[stream_id], "fields": fields}))
+            pipe.xack(self.stream, self.group, stream_id)
+        pipe.ltrim(dead, 0, DEAD_LETTERS_CAP - 1)
+        pipe.execute()
+        self.counters["dead"] += len(poison)
+        logger.error("Feed group %s: %d records delivered more than %d times without an acknowledgement "
+                     "moved to %s", self.group, len(poison), limit, dead)
+        dropped = {stream_id for stream_id, _ in poison}
+        return [entry for entry in entries if entry[0] not in dropped]
 
     def _own_pending(self, count: int) -> list[tuple[str, dict[str, str]]]:
         assert self._own_cursor is not None
