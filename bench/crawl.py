@@ -15,6 +15,7 @@ deleted at the end). Prints a table; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import signal
@@ -28,8 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.redis_server import bench_redis  # noqa: E402
 from newsmon.scheduler.keys import Keys  # noqa: E402
-from newsmon.scheduler.redis_conn import EmbeddedRedis, connect  # noqa: E402
+from newsmon.scheduler.redis_conn import connect  # noqa: E402
 from tests.newsroom import Newsroom  # noqa: E402
 
 SENTENCES = [
@@ -70,79 +72,69 @@ def main() -> int:
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="newsmon-bench-"))
-    embedded = None
-    url = args.redis_url
-    if not url:
-        embedded = EmbeddedRedis(work / "redis")
-        url = embedded.acquire()
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
-    client = connect(url)
     keys = Keys(prefix)
     rnd = random.Random(7)
-    try:
-        with Newsroom() as room:
-            outlets = [o.name for o in room.outlets]
-            for i in range(args.articles):
-                outlet = outlets[i % len(outlets)]
-                room.publish(outlet, title=f"Bench story {i}: {rnd.choice(SENTENCES)[:60]}",
-                             paragraphs=synthetic_paragraphs(rnd), on_topic=False, language="en")
-            config = work / "newsmon.yaml"
-            config.write_text(room.config_yaml(
-                interval="1s", redis={"url": url, "prefix": prefix}, data_dir=str(work / "var"),
-                fetch={"delay": "0s", "concurrency_per_host": 8, "max_items_per_feed": 1000},
-                scheduler={"jitter": "0s"}))
+    with (
+        bench_redis(args.redis_url, work, [prefix]) as url,
+        contextlib.closing(connect(url)) as client,
+        Newsroom() as room,
+    ):
+        outlets = [o.name for o in room.outlets]
+        for i in range(args.articles):
+            outlet = outlets[i % len(outlets)]
+            room.publish(outlet, title=f"Bench story {i}: {rnd.choice(SENTENCES)[:60]}",
+                         paragraphs=synthetic_paragraphs(rnd), on_topic=False, language="en")
+        config = work / "newsmon.yaml"
+        config.write_text(room.config_yaml(
+            interval="1s", redis={"url": url, "prefix": prefix}, data_dir=str(work / "var"),
+            fetch={"delay": "0s", "concurrency_per_host": 8, "max_items_per_feed": 1000},
+            scheduler={"jitter": "0s"}))
+        started = time.monotonic()
+        out = subprocess.run(newsmon("--config", str(config), "crawl", "--json"), capture_output=True,
+                             text=True, check=True)
+        wall = time.monotonic() - started
+        summary = json.loads(out.stdout)
+        published = sum(s["published"] for s in summary["sources"])
+        fetched = sum(s["fetched"] for s in summary["sources"])
+        print("== newsmon crawl on the fixture newsroom (4 outlets, delay 0, 8 per host)")
+        print(f"articles in the room      {len(room.articles)}")
+        print(f"fetched / published       {fetched} / {published}")
+        print(f"crawl time (in-process)   {summary['seconds']:.2f} s")
+        print(f"wall time (with start-up) {wall:.2f} s")
+        print(f"articles per second       {published / summary['seconds']:.1f} (crawl), "
+              f"{published / wall:.1f} (wall)")
+
+        def polls() -> int:
+            return sum(int(client.hget(keys.source_state(o), "polls") or 0) for o in outlets)
+
+        baseline = polls()  # the crawl above counts as one poll per source
+        daemon = subprocess.Popen(newsmon("--config", str(config), "run", "--workers", "2"),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while polls() < baseline + len(outlets) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            first = {"supervisor": rss_kib(daemon.pid)}
+            first.update({f"worker {i}": rss_kib(p) for i, p in enumerate(children(daemon.pid))})
             started = time.monotonic()
-            out = subprocess.run(newsmon("--config", str(config), "crawl", "--json"), capture_output=True,
-                                 text=True, check=True)
-            wall = time.monotonic() - started
-            summary = json.loads(out.stdout)
-            published = sum(s["published"] for s in summary["sources"])
-            fetched = sum(s["fetched"] for s in summary["sources"])
-            print("== newsmon crawl on the fixture newsroom (4 outlets, delay 0, 8 per host)")
-            print(f"articles in the room      {len(room.articles)}")
-            print(f"fetched / published       {fetched} / {published}")
-            print(f"crawl time (in-process)   {summary['seconds']:.2f} s")
-            print(f"wall time (with start-up) {wall:.2f} s")
-            print(f"articles per second       {published / summary['seconds']:.1f} (crawl), "
-                  f"{published / wall:.1f} (wall)")
-
-            def polls() -> int:
-                return sum(int(client.hget(keys.source_state(o), "polls") or 0) for o in outlets)
-
-            baseline = polls()  # the crawl above counts as one poll per source
-            daemon = subprocess.Popen(newsmon("--config", str(config), "run", "--workers", "2"),
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                deadline = time.monotonic() + 30
-                while polls() < baseline + len(outlets) and time.monotonic() < deadline:
-                    time.sleep(0.2)
-                first = {"supervisor": rss_kib(daemon.pid)}
-                first.update({f"worker {i}": rss_kib(p) for i, p in enumerate(children(daemon.pid))})
-                started = time.monotonic()
-                while polls() < baseline + args.polls:
-                    if daemon.poll() is not None:
-                        raise SystemExit("the daemon exited")
-                    time.sleep(0.5)
-                last = {"supervisor": rss_kib(daemon.pid)}
-                last.update({f"worker {i}": rss_kib(p) for i, p in enumerate(children(daemon.pid))})
-                took = time.monotonic() - started
-            finally:
-                daemon.send_signal(signal.SIGTERM)
-                code = daemon.wait(timeout=60)
-            print(f"\n== newsmon run --workers 2, interval 1s: memory (VmRSS) after {polls() - baseline} polls "
-                  f"({took:.0f} s); exit {code}")
-            for name in dict.fromkeys([*first, *last]):
-                print(f"{name:<12} first poll {first.get(name, 0) / 1024:7.1f} MiB   "
-                      f"after {last.get(name, 0) / 1024:7.1f} MiB")
-            print(f"{'total':<12} first poll {sum(first.values()) / 1024:7.1f} MiB   "
-                  f"after {sum(last.values()) / 1024:7.1f} MiB")
-    finally:
-        batch = list(client.scan_iter(match="{" + prefix + "}*".replace("{", r"\{"), count=1000))
-        for i in range(0, len(batch), 500):
-            client.delete(*batch[i:i + 500])
-        client.close()
-        if embedded is not None:
-            embedded.release()
+            while polls() < baseline + args.polls:
+                if daemon.poll() is not None:
+                    raise SystemExit("the daemon exited")
+                time.sleep(0.5)
+            last = {"supervisor": rss_kib(daemon.pid)}
+            last.update({f"worker {i}": rss_kib(p) for i, p in enumerate(children(daemon.pid))})
+            took = time.monotonic() - started
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            code = daemon.wait(timeout=60)
+        print(f"\n== newsmon run --workers 2, interval 1s: memory (VmRSS) after {polls() - baseline} polls "
+              f"({took:.0f} s); exit {code}")
+        for name in dict.fromkeys([*first, *last]):
+            print(f"{name:<12} first poll {first.get(name, 0) / 1024:7.1f} MiB   "
+                  f"after {last.get(name, 0) / 1024:7.1f} MiB")
+        print(f"{'total':<12} first poll {sum(first.values()) / 1024:7.1f} MiB   "
+              f"after {sum(last.values()) / 1024:7.1f} MiB")
     return 0
 
 

@@ -31,8 +31,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.redis_server import bench_redis  # noqa: E402
 from newsmon.scheduler.keys import Keys  # noqa: E402
-from newsmon.scheduler.redis_conn import EmbeddedRedis, connect  # noqa: E402
+from newsmon.scheduler.redis_conn import connect  # noqa: E402
 from newsmon.settings.loader import load_config  # noqa: E402
 from tests.hostile import CASES, HostileWeb, build_outlets, crawl, source_of, write_config  # noqa: E402
 from tests.hostile.content import paragraphs  # noqa: E402
@@ -136,26 +137,11 @@ def main() -> int:
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="newsmon-bench-fetch-"))
-    embedded = None
-    url = args.redis_url
-    if not url:
-        embedded = EmbeddedRedis(work / "redis")
-        url = embedded.acquire()
     prefixes = [f"bench-{uuid.uuid4().hex[:8]}" for _ in range(2)]
-    try:
+    with bench_redis(args.redis_url, work, prefixes) as url:
         polls = newsroom_polls(url, prefixes[0], work, args.new)
         (work / "hostile").mkdir()
         crawl_seconds, cutoffs = hostile_cutoffs(url, prefixes[1], work / "hostile", args.timeout, args.retries)
-    finally:
-        client = connect(url)
-        for prefix in prefixes:
-            tag = Keys(prefix).tag.replace("{", r"\{").replace("}", r"\}")
-            stale = list(client.scan_iter(match=f"{tag}:*", count=1000))
-            if stale:
-                client.delete(*stale)
-        client.close()
-        if embedded is not None:
-            embedded.release()
     print("Newsroom polls (4 outlets):")
     print(table(polls))
     print(f"\nHostile web, one crawl of {len(cutoffs)} outlets in {crawl_seconds:.1f}s "
