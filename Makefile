@@ -32,24 +32,9 @@ lint: $(STAMP)
 	@for part in crawler scheduler settings; do ln -s ../../../$$part build/typecheck/newsmon/$$part; done
 	MYPYPATH=build/typecheck $(BIN)/mypy -p newsmon
 
-bench-extraction: $(STAMP)
-	$(BIN)/python bench/extraction.py
-
-bench-dedup: $(STAMP)
-	$(BIN)/python bench/dedup.py
-
-bench-crawl: $(STAMP)
-	$(BIN)/python bench/crawl.py
-
-bench-feed: $(STAMP)
-	$(BIN)/python bench/feed.py
-
-bench-fetch: $(STAMP)
-	$(BIN)/python bench/fetch.py
-
-## bench-mirror: the whole pipe on the real pages of ../shared, served by newsroom_mirror.py
-bench-mirror: $(STAMP)
-	$(BIN)/python bench/mirror.py
+## bench-NAME: run bench/NAME.py (extraction, dedup, crawl, feed, fetch, mirror); they print, never assert
+bench-%: $(STAMP)
+	$(BIN)/python bench/$*.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
