@@ -32,8 +32,9 @@ lint: $(STAMP)
 	@for part in crawler scheduler settings; do ln -s ../../../$$part build/typecheck/newsmon/$$part; done
 	MYPYPATH=build/typecheck $(BIN)/mypy -p newsmon
 
-## bench-NAME: run bench/NAME.py (extraction, dedup, crawl, feed, fetch, mirror); they print, never assert
-bench-%: $(STAMP)
+## bench-NAME: run bench/NAME.py; benchmarks print what they measure and never assert
+BENCHES = extraction dedup crawl feed fetch mirror
+$(addprefix bench-,$(BENCHES)): bench-%: $(STAMP)
 	$(BIN)/python bench/$*.py
 
 clean:
