@@ -174,10 +174,8 @@ def _print_summary(reports: Sequence[Any], elapsed: float) -> None:
 
 def _drain_sinks(config: Config, client: Any, keys: Keys) -> int:
     """Deliver what the crawl published to the configured sinks (files, webhooks)."""
-    try:
-        from newsmon.scheduler.sinks import SinkRunner, build_sinks
-    except ImportError:  # pragma: no cover - sinks not installed in this build
-        return 0
+    from newsmon.scheduler.sinks import SinkRunner, build_sinks
+
     sinks = build_sinks(config)
     if not sinks:
         return 0
@@ -264,10 +262,8 @@ async def _daemon(config: Config, client: Any, keys: Keys, url: str, *, workers:
 
 
 def _start_sinks(config: Config, client: Any, keys: Keys, stop: asyncio.Event) -> asyncio.Task[Any] | None:
-    try:
-        from newsmon.scheduler.sinks import SinkRunner, build_sinks
-    except ImportError:  # pragma: no cover
-        return None
+    from newsmon.scheduler.sinks import SinkRunner, build_sinks
+
     sinks = build_sinks(config)
     if not sinks:
         return None
@@ -310,10 +306,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _retention_warnings(client: Any, keys: Keys, config: Config) -> list[str]:
-    try:
-        from newsmon.scheduler.feed import retention_warnings
-    except ImportError:  # pragma: no cover
-        return []
+    from newsmon.scheduler.feed import retention_warnings
+
     return list(retention_warnings(client, keys, config.feed))
 
 
@@ -463,12 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="the file (default: --config)")
     p.set_defaults(func=cmd_config_check)
 
-    try:
-        from newsmon.scheduler.cli_feed import add_feed_parser
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        add_feed_parser(verbs, [common]).set_defaults(func=cmd_feed)
+    from newsmon.scheduler.cli_feed import add_feed_parser
+
+    add_feed_parser(verbs, [common]).set_defaults(func=cmd_feed)
     return parser
 
 
