@@ -15,22 +15,15 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from newsmon import SCHEMA_VERSION
 from newsmon.crawler.context import CrawlContext, context_of
 from newsmon.crawler.extract import Article, NotAnArticle, extract
-from newsmon.crawler.fingerprint import story_id
+from newsmon.crawler.record import article_record, story_key
 from newsmon.crawler.spiders.poll import Page
 from newsmon.crawler.topic import TopicMatcher
-from newsmon.crawler.urls import InvalidURL, canonicalize, choose_canonical, clean_url
+from newsmon.crawler.urls import canonicalize
 from newsmon.scheduler.store import Fingerprints
 
 logger = logging.getLogger(__name__)
-
-
-def _iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(value.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 @dataclass
@@ -83,41 +76,15 @@ class ExtractPipeline(_ContextPipeline):
             )
         except NotAnArticle as exc:
             raise self._drop(page, "rejected", urls, f"not an article ({exc.reason})") from None
-        # The story's key (and id) is the aggressive canonical form; the record shows the
-        # declared or fetched URL only lightly cleaned, so that it still opens.
-        key = choose_canonical(page.url, [article.canonical_url], tracking)
-        shown = page.url
-        if article.canonical_url:
-            try:
-                if canonicalize(article.canonical_url, tracking) == key:
-                    shown = article.canonical_url
-            except InvalidURL:
-                pass
+        key, shown = story_key(page.url, article.canonical_url, tracking)
         if key in urls:
             urls.remove(key)
         urls.insert(0, key)
-        record: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
-            "id": page.story_id or story_id(key),
-            "url": page.url,
-            "canonical_url": clean_url(shown, tracking),
-            "source": page.source,
-            "title": article.title,
-            "text": article.text,
-            "description": article.description,
-            "language": article.language,
-            "published": _iso(article.published),
-            "published_from": article.published_from,
-            "modified": _iso(article.modified),
-            "authors": list(article.authors),
-            "image": article.image,
-            "tags": list(article.tags),
-            "sitename": article.sitename,
-            "access": article.access,
-            "fetched_at": _iso(page.fetched_at),
-            "discovered_via": {"kind": page.via_kind, "url": page.via_url},
-            "topic": None,
-        }
+        record = article_record(
+            article, url=page.url, key=key, canonical_url=shown, source=page.source,
+            fetched_at=page.fetched_at, via={"kind": page.via_kind, "url": page.via_url},
+            record_id=page.story_id,
+        )
         return Story(page=page, article=article, record=record, urls=urls)
 
 

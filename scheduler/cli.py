@@ -355,35 +355,24 @@ def cmd_extract(args: argparse.Namespace) -> int:
     except NotAnArticle as exc:
         print(f"newsmon: {target}: not an article ({exc.reason}: {exc.detail})", file=sys.stderr)
         return 1
-    record = _article_record(article, url, config)
+    record = _article_record(article, url, config, args.source)
     print(json.dumps(record, ensure_ascii=False, indent=None if args.compact else 2))
     return 0
 
 
-def _article_record(article: Any, url: str, config: Config) -> dict[str, Any]:
-    from newsmon import SCHEMA_VERSION
-    from newsmon.crawler.fingerprint import story_id
+def _article_record(article: Any, url: str, config: Config, source: str | None) -> dict[str, Any]:
+    """The record the pipeline would build, with the topic match (or its absence) shown."""
+    from newsmon.crawler.record import article_record, story_key
     from newsmon.crawler.topic import TopicMatcher
-    from newsmon.crawler.urls import canonicalize
 
-    def iso(value: Any) -> str | None:
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
-
-    canonical = canonicalize(article.canonical_url or url, config.dedup.tracking_params)
+    key, shown = story_key(url, article.canonical_url, config.dedup.tracking_params)
     topic = None
     if config.topic is not None:
         match = TopicMatcher(config.topic).match(
             {"title": article.title, "description": article.description, "text": article.text})
         topic = match.to_record() if match else {"name": config.topic.name, "matched": [], "groups": {}}
-    return {
-        "schema_version": SCHEMA_VERSION, "id": story_id(canonical), "url": url, "canonical_url": canonical,
-        "source": None, "title": article.title, "text": article.text, "description": article.description,
-        "language": article.language, "published": iso(article.published),
-        "published_from": article.published_from, "modified": iso(article.modified),
-        "authors": list(article.authors), "image": article.image, "tags": list(article.tags),
-        "sitename": article.sitename, "access": article.access,
-        "fetched_at": iso(datetime.now(UTC)), "topic": topic,
-    }
+    return article_record(article, url=url, key=key, canonical_url=shown, source=source,
+                          fetched_at=datetime.now(UTC), via=None, topic=topic)
 
 
 def _fetch_one(url: str, config: Config) -> tuple[bytes, str]:
