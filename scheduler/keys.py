@@ -47,10 +47,6 @@ class Keys:
         """Seen exact text fingerprints (same layout and TTL as ``seen_urls``)."""
         return f"{self.tag}:seen:t:{generation}:{bucket}"
 
-    def story(self, story_id: str) -> str:
-        """A published story's latest fingerprints and revision (hash, TTL = window)."""
-        return f"{self.tag}:story:{story_id}"
-
     def stories(self, generation: int, bucket: int) -> str:
         """Published stories' fingerprints and revision, packed, one hash per bucket (field:
         the story id's 8 bytes; TTL: window + generation). Replaces one key per story."""
