@@ -261,14 +261,15 @@ class PollSpider(scrapy.Spider):
         return not ctype or any(t in ctype for t in _HTML_TYPES)
 
     # -- errors ----------------------------------------------------------------------------
-    def _document_failed(self, response: Response, why: str) -> None:
-        source = response.meta["source"]
+    def _document_failed(self, fetch: scrapy.Request | Response, why: str) -> None:
+        """Count a discovery document (by its request or response) as failed, with the reason."""
+        source, url = fetch.meta["source"], fetch.url
         report = self.ctx.report(source)
         report.count("documents_failed")
         # Its body hash is not kept: the same broken body must fail again, not pass as unchanged.
-        self.ctx.failed_documents.add(response.url)
-        report.error(f"{response.url}: {why}")
-        logger.warning("[%s] %s: %s", source, response.url, why)
+        self.ctx.failed_documents.add(url)
+        report.error(f"{url}: {why}")
+        logger.warning("[%s] %s: %s", source, url, why)
 
     def on_document_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
@@ -278,10 +279,7 @@ class PollSpider(scrapy.Spider):
             report.count("deferred")  # not a failure: read again once the host's block is over
             logger.info("[%s] %s: %s", source, request.url, failure.value)
             return
-        report.count("documents_failed")
-        why = _describe(failure)
-        report.error(f"{request.url}: {why}")
-        logger.warning("[%s] %s: %s", source, request.url, why)
+        self._document_failed(request, _describe(failure))
 
     def on_article_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
