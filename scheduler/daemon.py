@@ -26,7 +26,7 @@ import signal
 import socket
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -186,7 +186,6 @@ class _Slot:
     restarts: int = 0
     backoff: float = 1.0
     next_start: float = 0.0
-    history: list[int] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -204,7 +203,6 @@ class Supervisor:
         self.redis_url = redis_url
         self.config_path = config_path
         self.slots = [_Slot(i) for i in range(workers)]
-        self.stopping = False
         self.hung_after = config.scheduler.hung_after.total_seconds()
 
     def _command(self, slot: _Slot) -> list[str]:
@@ -250,6 +248,7 @@ class Supervisor:
                 code = proc.returncode
                 lived = now - slot.started
                 slot.process = None
+                slot.restarts += 1
                 if code == 0:
                     logger.info("Worker %s exited (recycled after its crawl budget); replacing it", slot.name)
                     slot.backoff = 1.0
@@ -257,8 +256,8 @@ class Supervisor:
                 else:
                     slot.backoff = 1.0 if lived > 60 else min(slot.backoff * 2, 30.0)
                     slot.next_start = now + slot.backoff
-                    logger.warning("Worker %s died (exit %s); restarting in %.0fs", slot.name, code, slot.backoff)
-                slot.restarts += 1
+                    logger.warning("Worker %s died (exit %s); restarting in %.0fs (restart %d)",
+                                   slot.name, code, slot.backoff, slot.restarts)
             if slot.process is None and now >= slot.next_start:
                 await self._spawn(slot)
 

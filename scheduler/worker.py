@@ -63,7 +63,6 @@ class Worker:
         self.queue = JobQueue(client, keys, config.scheduler.job_lease)
         self.stopping = asyncio.Event()
         self.crawls = 0
-        self._current: Crawl | None = None
         self._signals = 0
 
     # -- signals ---------------------------------------------------------------------------
@@ -121,7 +120,6 @@ class Worker:
         configured = {s.name for s in self.config.sources}
         ctx.recheck = tuple(r for r in ctx.store.recheck_due(limit=RECHECKS_PER_CRAWL) if r[2] in configured)
         crawl = Crawl(ctx)
-        self._current = crawl
         keepalive = asyncio.ensure_future(self._keep_leases(known))
         watchdog = asyncio.ensure_future(self._stop_when_asked(crawl))
         started = time.monotonic()
@@ -141,7 +139,6 @@ class Worker:
         finally:
             keepalive.cancel()
             watchdog.cancel()
-            self._current = None
         record_poll(self.client, self.keys, reports.values())
         if crawl.finished:
             self.queue.ack(known)
