@@ -10,8 +10,9 @@
    article.
 2. The hostile web (``tests/hostile``), polled once by ``newsmon crawl`` with
    ``fetch.timeout=--timeout`` and ``fetch.retries=--retries``: per outlet, the requests it
-   received, the bytes it sent and how long from its first request until newsmon was done with
-   it (the time the case took to be cut off).
+   received, the bytes it sent, how long from its first request until newsmon was done with
+   it (the time the case took to be cut off), and the least gap between two of its requests
+   after robots.txt (the "polite" outlet asks for Crawl-delay: 1).
 
 Runs against an embedded Redis of its own (or ``--redis-url``, under a key prefix of its own,
 deleted at the end). Prints tables; asserts nothing.
@@ -20,6 +21,7 @@ deleted at the end). Prints tables; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import tempfile
@@ -114,8 +116,13 @@ def hostile_cutoffs(url: str, prefix: str, work: Path, timeout: float,
             last = max(h.ended or h.started for h in hits)
             report = result[name]
             outcome = "failed" if report["failed"] else f"{report['published']} published"
+            # The least gap between two requests after robots.txt: Crawl-delay (the "polite"
+            # outlet) and fetch.delay must keep it at or above the delay.
+            starts = [h.started for h in hits if h.path != "/robots.txt"]
+            gaps = [b - a for a, b in itertools.pairwise(starts)]
             rows.append({"case": name, "requests": len(hits), "bytes_served": sum(h.sent for h in hits),
-                         "seconds": round(last - first, 2), "outcome": outcome})
+                         "seconds": round(last - first, 2), "min_gap": round(min(gaps), 2) if gaps else "-",
+                         "outcome": outcome})
     return result.seconds, rows
 
 

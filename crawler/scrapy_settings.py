@@ -39,7 +39,9 @@ def build(config: Config) -> dict[str, Any]:
         "CONCURRENT_REQUESTS": fetch.concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": fetch.concurrency_per_host,
         "DOWNLOAD_DELAY": fetch.delay,
-        "DOWNLOAD_DELAY_JITTER": 0.5,
+        # fetch.delay is the least time between two requests to one host, as documented:
+        # Scrapy's jitter spreads the delay both ways (0.5-1.5 x), which would halve it.
+        "DOWNLOAD_DELAY_JITTER": 0.0,
         "RETRY_TIMES": fetch.retries,
         # Scrapy's list without DownloadTimeoutError: a server that let a whole request time
         # out will mostly do it again, and each retry held the crawl (and every source polled

@@ -8,7 +8,6 @@ request log and Redis.
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import uuid
@@ -205,12 +204,17 @@ def test_a_100000_item_feed_yields_max_items(hostile: Hostile) -> None:
 
 
 def test_billion_laughs_are_not_expanded(hostile: Hostile) -> None:
-    """Entity bombs in a feed and a sitemap are read as malformed (degraded), never expanded."""
+    """Entity bombs in a feed and a sitemap are read as malformed (degraded), never expanded:
+    no expansion reaches a link, a record or an error, and nothing else is asked for.
+
+    How much of the damaged document libxml2 recovers (a ``<loc>`` cut at the entity, or
+    nothing) differs between its versions, so the count of entries is not the property."""
     report = hostile.result["laughs"]
     assert report["documents_read"] == 2
-    assert report["entries"] == 0
     assert hostile.state("laughs")["state"] == "degraded"
     assert set(hostile.paths("laughs")) == {"/robots.txt", "/feed.xml", "/sitemap.xml"}
+    assert hostile.records("laughs") == []
+    assert "lol" not in json.dumps(report)
 
 
 def test_external_entities_are_never_resolved(hostile: Hostile) -> None:
@@ -252,15 +256,14 @@ def test_html_served_as_a_feed_fails_clearly(hostile: Hostile) -> None:
 
 
 def test_robots_disallow_and_crawl_delay_are_obeyed(hostile: Hostile) -> None:
-    """Disallow: /private/ is never fetched (and not an error); Crawl-delay: 1 spaces the requests."""
+    """Disallow: /private/ is never fetched (and not an error), and the other articles are.
+
+    The gaps Crawl-delay: 1 puts between the requests are measured by bench/politeness.py, not
+    asserted here: a test never times the wall clock."""
     hits = hostile.web.requests("polite")
     assert "/private/a1" not in [h.path for h in hits]
     assert hostile.result["polite"]["errors"] == 0
     assert hostile.result["polite"]["published"] == 3
-    after_robots = [h.started for h in hits if h.path != "/robots.txt"]
-    gaps = [b - a for a, b in itertools.pairwise(after_robots)]
-    assert len(gaps) == 3
-    assert min(gaps) >= 0.95
 
 
 def test_non_html_articles_are_skipped_and_remembered(hostile: Hostile) -> None:

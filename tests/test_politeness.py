@@ -7,11 +7,15 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import redis
+from scrapy.core.downloader import Slot
+from scrapy.settings import Settings
 
+from newsmon.crawler import scrapy_settings
 from newsmon.crawler.context import SourceReport
 from newsmon.crawler.middlewares.robots import RobotsMiddleware, RobotsPolicy
 from newsmon.crawler.politeness import (
@@ -29,6 +33,7 @@ from newsmon.crawler.runner import make_context
 from newsmon.scheduler.daemon import Scheduler
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.status import record_poll
+from newsmon.settings.loader import load_config
 from newsmon.settings.model import Config, Source
 
 NOW = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
@@ -245,3 +250,17 @@ def test_an_unchanged_degraded_document_stays_degraded(redis_client: redis.Redis
     assert redis_client.hget(keys.source_state("a"), "state") == b"degraded"
     record_poll(redis_client, keys, [_report("a", documents_read=1)], now=2200.0)
     assert redis_client.hget(keys.source_state("a"), "state") == b"ok"
+
+
+# -- fetch.delay --------------------------------------------------------------------------------
+@pytest.mark.parametrize("delay", ["1", "2.5s"])
+def test_fetch_delay_is_a_minimum_between_two_requests_to_a_host(tmp_path: Path, delay: str) -> None:
+    """Scrapy's per-host slot, built from the crawl's settings, never waits less than fetch.delay."""
+    path = tmp_path / "newsmon.yaml"
+    path.write_text(f"fetch:\n  delay: {delay}\nsources:\n  - name: a\n    feeds: [https://a.example/rss]\n")
+    config = load_config(path, env={})
+    settings = scrapy_settings.build(config)
+    slot = Slot(settings["CONCURRENT_REQUESTS_PER_DOMAIN"], settings["DOWNLOAD_DELAY"],
+                settings.get("DOWNLOAD_DELAY_JITTER", Settings().getfloat("DOWNLOAD_DELAY_JITTER")))
+    waits = [slot.download_delay() for _ in range(1000)]
+    assert min(waits) >= config.fetch.delay > 0
