@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from newsmon import SCHEMA_VERSION
 from newsmon.crawler.extract import Article
 from newsmon.crawler.fingerprint import story_id
 from newsmon.crawler.urls import InvalidURL, canonicalize, choose_canonical, clean_url
+
+#: The ``schema_version`` of every record; raised when a field changes meaning or goes away.
+SCHEMA_VERSION = 1
 
 
 def iso(value: datetime | None) -> str | None:

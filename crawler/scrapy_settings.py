@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from newsmon import __version__
+from newsmon.settings.version import __version__
 from newsmon.settings.model import Config
 
 _MW = "newsmon.crawler.middlewares"

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from newsmon import __version__
+from newsmon.settings.version import __version__
 from newsmon.scheduler.keys import Keys
 from newsmon.settings.model import Config
 
@@ -242,11 +242,12 @@ async def _daemon(config: Config, client: Any, keys: Keys, url: str, *, workers:
     scheduler = Scheduler(config, client, keys)
     sink_task = _start_sinks(config, client, keys, stop)
     scheduler.start()
+    failure = None
     try:
         if workers:
             supervisor = Supervisor(config, client, keys, workers=workers, redis_url=url,
                                     config_path=Path(config_path) if config_path else config.path)
-            await supervisor.run(stop)
+            failure = await supervisor.run(stop)
         else:
             await stop.wait()
     finally:
@@ -257,6 +258,9 @@ async def _daemon(config: Config, client: Any, keys: Keys, url: str, *, workers:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(sink_task, timeout=5)
+    if failure:
+        logger.error("%s", failure)
+        return 1
     logger.info("Stopped")
     return 0
 

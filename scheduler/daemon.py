@@ -13,7 +13,9 @@ job's interval adapts to how often the source publishes, between ``min_interval`
 
 The supervisor runs N ``newsmon worker`` processes beside it, restarts one that dies (with
 back-off), replaces one that stops sending heartbeats (hung), and on a warm stop asks them to
-finish their crawl and waits for them.
+finish their crawl and waits for them. When every worker dies at start a few times in a row
+(a broken install or environment), it gives up with the workers' last error instead of
+restarting them forever.
 """
 
 from __future__ import annotations
@@ -178,6 +180,12 @@ class Scheduler:
             self.client.delete(self.keys.health("scheduler", socket.gethostname()))
 
 
+#: A worker that exits with an error sooner than this after it started "died at start".
+EARLY_EXIT = 15.0
+#: When every worker died at start this many times in a row, the supervisor gives up.
+CRASH_LOOP = 3
+
+
 @dataclass
 class _Slot:
     index: int
@@ -186,6 +194,9 @@ class _Slot:
     restarts: int = 0
     backoff: float = 1.0
     next_start: float = 0.0
+    early_exits: int = 0  # deaths at start in a row
+    last_line: str = ""  # the last line the worker wrote to stderr: its error, when it died
+    relay: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
@@ -206,7 +217,9 @@ class Supervisor:
         self.hung_after = config.scheduler.hung_after.total_seconds()
 
     def _command(self, slot: _Slot) -> list[str]:
-        cmd = [sys.executable, "-m", "newsmon.scheduler.cli"]
+        # -P: the current directory is not put on sys.path, so a folder there (a source
+        # checkout, a "newsmon/" of the user's) can never shadow the installed package.
+        cmd = [sys.executable, "-P", "-m", "newsmon.scheduler.cli"]
         if self.config_path is not None:
             cmd += ["--config", str(self.config_path)]
         return [*cmd, "worker", "--name", slot.name, "--supervised"]
@@ -216,13 +229,34 @@ class Supervisor:
         # A session of its own: a Ctrl-C in the terminal reaches the supervisor only, which
         # then stops the workers in order (a second signal to a worker is a cold stop).
         slot.process = await asyncio.create_subprocess_exec(
-            *self._command(slot), env=env, stdin=asyncio.subprocess.DEVNULL, start_new_session=True
+            *self._command(slot), env=env, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
         )
         slot.started = time.monotonic()
+        slot.last_line = ""
+        slot.relay = asyncio.ensure_future(self._relay(slot, slot.process))
         logger.info("Worker %s started (pid %d)", slot.name, slot.process.pid)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Supervise until ``stop`` is set; then stop the workers warmly."""
+    @staticmethod
+    async def _relay(slot: _Slot, process: asyncio.subprocess.Process) -> None:
+        """Copy the worker's stderr (its log) to ours, keeping its last line for a crash report."""
+        assert process.stderr is not None
+        out = sys.stderr.buffer
+        while line := await process.stderr.readline():
+            out.write(line)
+            out.flush()
+            text = line.decode("utf-8", "replace").strip()
+            if text:
+                slot.last_line = text[:500]
+
+    async def run(self, stop: asyncio.Event) -> str | None:
+        """Supervise until ``stop`` is set, then return None; the workers are stopped by :meth:`stop`.
+
+        Returns:
+            Why the workers cannot be kept running, when every one of them died at start
+            :data:`CRASH_LOOP` times in a row (a broken install or environment: restarting
+            them again would only loop).
+        """
         for slot in self.slots:
             await self._spawn(slot)
         while not stop.is_set():
@@ -231,6 +265,11 @@ class Supervisor:
             if stop.is_set():
                 break
             await self._check(slot_list=self.slots)
+            if all(slot.early_exits >= CRASH_LOOP for slot in self.slots):
+                last = self.slots[-1]
+                return (f"every worker exited within {EARLY_EXIT:.0f}s of starting, {CRASH_LOOP} times in a row; "
+                        f"giving up. Last error from worker {last.name}: {last.last_line or '(nothing on stderr)'}")
+        return None
 
     async def _check(self, slot_list: list[_Slot]) -> None:
         now = time.monotonic()
@@ -247,8 +286,13 @@ class Supervisor:
             if proc is not None and proc.returncode is not None:
                 code = proc.returncode
                 lived = now - slot.started
+                if slot.relay is not None:
+                    # The pipe closes with the process; wait for its last lines.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(slot.relay, timeout=2.0)
                 slot.process = None
                 slot.restarts += 1
+                slot.early_exits = slot.early_exits + 1 if code != 0 and lived < EARLY_EXIT else 0
                 if code == 0:
                     logger.info("Worker %s exited (recycled after its crawl budget); replacing it", slot.name)
                     slot.backoff = 1.0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from datetime import timedelta
@@ -14,7 +16,7 @@ import redis
 
 from newsmon.scheduler.jobs import JobQueue
 from newsmon.scheduler.keys import Keys
-from tests.helpers import records, start_newsmon, stop, wait_for, write_config
+from tests.helpers import child_env, records, start_newsmon, stop, wait_for, write_config
 from tests.newsroom import Newsroom
 
 pytestmark = pytest.mark.slow
@@ -189,3 +191,60 @@ def test_supervisor_recycles_a_worker_after_its_crawl_budget(
     finally:
         code = stop(daemon)
     assert code == 0
+
+
+def _shadowing_folder(tmp_path: Path) -> Path:
+    """A working directory whose ``newsmon/`` package would break any process that imports it."""
+    cwd = tmp_path / "cwd"
+    for name in ("newsmon", "crawler", "scheduler", "settings"):
+        (cwd / name).mkdir(parents=True)
+        (cwd / name / "__init__.py").write_text(f"raise ImportError('the {name}/ folder of the working directory')\n")
+    return cwd
+
+
+def test_run_publishes_whatever_the_working_directory(
+    room: Newsroom, redis_url: str, redis_prefix: str, redis_client: redis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    """Started from a directory holding folders named like newsmon's packages (as a source
+    checkout does), the installed console script's workers start and publish."""
+    config = write_config(tmp_path / "newsmon.yaml", room, redis_url, redis_prefix, interval="1h")
+    script = Path(sys.executable).with_name("newsmon")
+    with open(tmp_path / "daemon.log", "w") as log:
+        daemon = subprocess.Popen([str(script), "--config", str(config), "run", "--workers", "1"],
+                                  cwd=_shadowing_folder(tmp_path), stdout=log, stderr=subprocess.STDOUT,
+                                  env=child_env())
+    try:
+        wait_for(lambda: _all_published(redis_client, keys, room) or daemon.poll() is not None,
+                 timeout=60, what="the first poll")
+        assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()[-3000:]
+    finally:
+        code = stop(daemon)
+    assert code == 0
+    assert "working directory" not in (tmp_path / "daemon.log").read_text()
+
+
+def test_run_gives_up_when_every_worker_dies_at_start(
+    room: Newsroom, redis_url: str, redis_prefix: str, redis_client: redis.Redis, keys: Keys, tmp_path: Path
+) -> None:
+    """When the install breaks under a running daemon, so that every new worker dies at start,
+    run does not restart them forever: it exits 1 with one line naming the workers' error."""
+    config = write_config(tmp_path / "newsmon.yaml", room, redis_url, redis_prefix, interval="1h")
+    late = tmp_path / "late"  # on PYTHONPATH ahead of the install; empty while the daemon starts
+    late.mkdir()
+    daemon = start_newsmon("--config", str(config), "run", "--workers", "2", log=tmp_path / "daemon.log",
+                           env=child_env(PYTHONPATH=str(late)))
+    try:
+        workers = wait_for(lambda: len(_children(daemon.pid)) == 2 and _children(daemon.pid),
+                           timeout=30, what="two workers")
+        wait_for(lambda: _all_published(redis_client, keys, room), timeout=60, what="the first poll")
+        (late / "newsmon").mkdir()
+        (late / "newsmon" / "__init__.py").write_text("raise ImportError('newsmon is broken here')\n")
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        code = daemon.wait(timeout=120)
+    finally:
+        stop(daemon)
+    log = (tmp_path / "daemon.log").read_text()
+    assert code == 1, log[-3000:]
+    [line] = [ln for ln in log.splitlines() if "every worker exited" in ln]
+    assert "newsmon is broken here" in line

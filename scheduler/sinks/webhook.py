@@ -24,7 +24,7 @@ from email.message import Message
 from typing import IO
 from urllib.parse import urlsplit
 
-from newsmon import __version__
+from newsmon.settings.version import __version__
 from newsmon.scheduler.feed import FeedItem, check_name
 from newsmon.scheduler.sinks.base import Sink, SinkError
 from newsmon.settings.model import WebhookSink
