@@ -24,13 +24,15 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q
 
+## lint: ruff, the import layers (settings <- crawler <- scheduler, import-linter), mypy
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	@# mypy checks the packages under their installed names through a view of symlinks.
+	$(BIN)/lint-imports --no-cache
+	@# mypy maps modules to files by folder names, and crawler/ installs as newsmon.crawler:
+	@# it checks the packages under their installed names through a view of symlinks.
 	@rm -rf build/typecheck && mkdir -p build/typecheck/newsmon
-	@ln -s ../../../newsmon/__init__.py build/typecheck/newsmon/__init__.py
 	@for part in crawler scheduler settings; do ln -s ../../../$$part build/typecheck/newsmon/$$part; done
-	MYPYPATH=build/typecheck $(BIN)/mypy -p newsmon
+	MYPYPATH=build/typecheck $(BIN)/mypy --namespace-packages --explicit-package-bases -p newsmon.settings -p newsmon.crawler -p newsmon.scheduler
 
 ## bench-NAME: run bench/NAME.py; benchmarks print what they measure and never assert
 BENCHES = extraction dedup crawl feed fetch mirror

@@ -45,8 +45,9 @@ from tests.newsroom import Newsroom  # noqa: E402
 def newsroom_polls(url: str, prefix: str, work: Path, new: int) -> list[dict[str, Any]]:
     """Three polls of the newsroom in one process; Scrapy's stats of each."""
     from newsmon.crawler import scrapy_settings
-    from newsmon.crawler.runner import make_context, run_with_reactor
+    from newsmon.crawler.runner import run_with_reactor
     from newsmon.scheduler.status import record_poll
+    from newsmon.scheduler.worker import make_context
 
     with Newsroom(outlets=4) as room:
         path = work / "newsroom.yaml"

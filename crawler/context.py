@@ -1,23 +1,28 @@
 """What one crawl's components share: the configuration, the story store and per-source reports.
 
-The runner builds one :class:`CrawlContext` per crawl and passes it to the spider; middlewares
-and pipelines read it in ``from_crawler`` with :func:`context_of` (the spider exists before
-they are built). It cannot travel in the Scrapy settings: those are deep-copied.
+Whoever runs a crawl (the scheduler's worker, ``newsmon crawl``) builds one :class:`CrawlContext`
+and passes it to the spider; middlewares and pipelines read it in ``from_crawler`` with
+:func:`context_of` (the spider exists before they are built). It cannot travel in the Scrapy
+settings: those are deep-copied.
+
+The crawler never imports the scheduler: what it needs of the stateful side arrives here,
+typed by the small protocols below (:class:`StoryStore`, :class:`CrawlKeys`), which the
+scheduler's Redis store and key names implement.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import redis
     from scrapy.crawler import Crawler
 
-    from newsmon.scheduler.keys import Keys
-    from newsmon.scheduler.store import StoryStore
+    from newsmon.crawler.fingerprint import Fingerprints
     from newsmon.settings.model import Config
 
 logger = logging.getLogger(__name__)
@@ -38,6 +43,44 @@ COUNTERS = (
     "deferred",  # requests held back by a host's Retry-After (fetched after it expires)
     "errors",
 )
+
+
+class PublishOutcome(Protocol):
+    """What the store decided for one story."""
+
+    @property
+    def event(self) -> str | None:
+        """``new``, ``duplicate`` or ``updated`` when a record was published, else None."""
+
+    @property
+    def reason(self) -> str:
+        """Why, in a word (``same-text``, ``near-duplicate``...), for counters and DEBUG lines."""
+
+
+class StoryStore(Protocol):
+    """The dedup state a crawl reads and writes: seen URLs, and the atomic publish."""
+
+    def unseen(self, urls: Sequence[str]) -> list[str]:
+        """The canonical URLs of ``urls`` not seen before, in order."""
+
+    def mark_seen(self, urls: Sequence[str]) -> None:
+        """Remember canonical URLs that were handled without being published."""
+
+    def publish(self, record: Mapping[str, Any], fp: Fingerprints) -> PublishOutcome:
+        """Deduplicate ``record`` and publish it (or not) in one atomic step."""
+
+
+class CrawlKeys(Protocol):
+    """The Redis key names the crawl's middlewares keep their state under."""
+
+    def validators(self, url: str) -> str:
+        """Conditional-GET validators of one feed or sitemap URL."""
+
+    def host_block(self, host: str) -> str:
+        """Set while a host's Retry-After lasts."""
+
+    def robots(self, origin: str) -> str:
+        """The cached robots.txt of one origin."""
 
 
 @dataclass
@@ -81,7 +124,7 @@ class CrawlContext:
 
     config: Config
     client: redis.Redis
-    keys: Keys
+    keys: CrawlKeys
     store: StoryStore
     sources: tuple[str, ...]
     reports: dict[str, SourceReport] = field(default_factory=dict)

@@ -25,7 +25,9 @@ import itertools
 import re
 import struct
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 #: Words per shingle. Three keeps distinct stories on one topic (which share many single
 #: words and common pairs) far apart while a copy with a sentence changed stays close.
@@ -202,3 +204,29 @@ def hamming(a: int, b: int) -> int:
 def to_signed(value: int) -> int:
     """An unsigned 64-bit value as the signed int64 Redis stores in an intset."""
     return value - (1 << 64) if value >= 1 << 63 else value
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprints:
+    """What the story store compares: built by the publish pipeline, read by the store."""
+
+    # Canonical (dedup-key) URLs this page is known by; urls[0] is the story's key, from which
+    # its id derives. The record's canonical_url is the lighter display form of the same URL.
+    urls: tuple[str, ...]
+    text: int  # 64-bit exact fingerprint of the normalized text (unsigned)
+    simhash: int  # 64-bit SimHash of the normalized text (unsigned)
+    title: int | None = None  # 64-bit fingerprint of the normalized title
+    anchors: tuple[int, ...] = ()  # min-hash anchors of the content, one per band (0: empty band)
+
+    @classmethod
+    def of(cls, record: Mapping[str, Any], urls: Sequence[str]) -> Fingerprints:
+        """The fingerprints of a record's text and title (normalizes the text once)."""
+        prints = text_prints(record.get("text") or "")
+        title = record.get("title")
+        return cls(
+            urls=tuple(urls),
+            text=prints.exact,
+            simhash=prints.simhash,
+            title=title_fingerprint(title) if title else None,
+            anchors=prints.anchors,
+        )

@@ -17,11 +17,11 @@ from scrapy.exceptions import DropItem
 
 from newsmon.crawler.context import CrawlContext, context_of
 from newsmon.crawler.extract import Article, NotAnArticle, extract
+from newsmon.crawler.fingerprint import Fingerprints
 from newsmon.crawler.record import article_record, story_key
 from newsmon.crawler.spiders.poll import Page
 from newsmon.crawler.topic import TopicMatcher
 from newsmon.crawler.urls import canonicalize
-from newsmon.scheduler.store import Fingerprints
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ of crawls in sequence (:func:`crawl`), which is how a worker serves poll jobs fo
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from newsmon.crawler.context import CrawlContext, SourceReport
@@ -85,11 +85,3 @@ class Crawl:
 
     async def stop(self) -> None:
         await self.runner.stop()
-
-
-def make_context(config: Any, client: Any, keys: Any, sources: Sequence[str], **kwargs: Any) -> CrawlContext:
-    """A :class:`CrawlContext` with the story store built from the configuration."""
-    from newsmon.scheduler.store import StoryStore
-
-    store = StoryStore(client, keys, config.dedup, config.feed)
-    return CrawlContext(config=config, client=client, keys=keys, store=store, sources=tuple(sources), **kwargs)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from newsmon.settings.version import __version__
 from newsmon.settings.model import Config
+from newsmon.settings.version import __version__
 
 _MW = "newsmon.crawler.middlewares"
 

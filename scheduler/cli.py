@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from newsmon.settings.version import __version__
 from newsmon.scheduler.keys import Keys
 from newsmon.settings.model import Config
+from newsmon.settings.version import __version__
 
 logger = logging.getLogger("newsmon")
 
@@ -114,8 +114,9 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from newsmon.crawler.runner import Crawl, make_context, run_with_reactor
+    from newsmon.crawler.runner import Crawl, run_with_reactor
     from newsmon.scheduler.status import record_poll
+    from newsmon.scheduler.worker import make_context
 
     config = _load(args)
     names = _select_sources(config, args.source)

@@ -52,7 +52,7 @@ from typing import Any
 
 import redis
 
-from newsmon.crawler.fingerprint import hash64, story_id, text_prints, title_fingerprint, to_signed
+from newsmon.crawler.fingerprint import Fingerprints, hash64, story_id, to_signed
 from newsmon.scheduler.keys import Keys
 from newsmon.settings.model import DedupSettings, FeedSettings
 
@@ -78,32 +78,6 @@ MAX_INDEX_RECORDS = 2048
 DECIDED_FIELDS = frozenset({"event", "duplicate_of", "cluster_id", "revision", "changes"})
 _STORY_ID = re.compile(r"[0-9a-f]{16}\Z")
 _NO_DIGEST = b"\0\0\0\0"
-
-
-@dataclass(frozen=True, slots=True)
-class Fingerprints:
-    """What the store compares. Built by the publish pipeline from ``crawler.fingerprint``."""
-
-    # Canonical (dedup-key) URLs this page is known by; urls[0] is the story's key, from which
-    # its id derives. The record's canonical_url is the lighter display form of the same URL.
-    urls: tuple[str, ...]
-    text: int  # 64-bit exact fingerprint of the normalized text (unsigned)
-    simhash: int  # 64-bit SimHash of the normalized text (unsigned)
-    title: int | None = None  # 64-bit fingerprint of the normalized title
-    anchors: tuple[int, ...] = ()  # min-hash anchors of the content, one per band (0: empty band)
-
-    @classmethod
-    def of(cls, record: Mapping[str, Any], urls: Sequence[str]) -> Fingerprints:
-        """The fingerprints of a record's text and title (normalizes the text once)."""
-        prints = text_prints(record.get("text") or "")
-        title = record.get("title")
-        return cls(
-            urls=tuple(urls),
-            text=prints.exact,
-            simhash=prints.simhash,
-            title=title_fingerprint(title) if title else None,
-            anchors=prints.anchors,
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,13 +18,17 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import redis
 
-from newsmon.crawler.runner import Crawl, make_context
+from newsmon.crawler.context import CrawlContext
+from newsmon.crawler.runner import Crawl
 from newsmon.scheduler.jobs import Job, JobQueue
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.status import record_poll
+from newsmon.scheduler.store import StoryStore
 from newsmon.settings.model import Config
 
 logger = logging.getLogger(__name__)
@@ -115,10 +119,12 @@ class Worker:
         if not known:
             return
         sources = list(dict.fromkeys(j.source for j in known))
-        ctx = make_context(self.config, self.client, self.keys, sources)
+        store = StoryStore(self.client, self.keys, self.config.dedup, self.config.feed)
         # Published stories due for a re-check (dedup.recheck) ride along with the polls.
         configured = {s.name for s in self.config.sources}
-        ctx.recheck = tuple(r for r in ctx.store.recheck_due(limit=RECHECKS_PER_CRAWL) if r[2] in configured)
+        recheck = tuple(r for r in store.recheck_due(limit=RECHECKS_PER_CRAWL) if r[2] in configured)
+        ctx = CrawlContext(config=self.config, client=self.client, keys=self.keys, store=store,
+                           sources=tuple(sources), recheck=recheck)
         crawl = Crawl(ctx)
         keepalive = asyncio.ensure_future(self._keep_leases(known))
         watchdog = asyncio.ensure_future(self._stop_when_asked(crawl))
@@ -176,3 +182,10 @@ class Worker:
                     self.client.set, key, f"{time.time():.3f} crawls={self.crawls}", ex=HEARTBEAT_TTL
                 )
             await asyncio.sleep(HEARTBEAT_EVERY)
+
+
+def make_context(config: Config, client: redis.Redis, keys: Keys, sources: Sequence[str],
+                 **kwargs: Any) -> CrawlContext:
+    """The context of one crawl of ``sources``: the configuration, Redis and the story store."""
+    store = StoryStore(client, keys, config.dedup, config.feed)
+    return CrawlContext(config=config, client=client, keys=keys, store=store, sources=tuple(sources), **kwargs)

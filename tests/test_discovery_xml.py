@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from newsmon.crawler.discovery.xml import decompress, iter_xml, parse_xml, text_of
+from newsmon.crawler.discovery.feeds import parse_feed
+from newsmon.crawler.discovery.xml import decompress, iter_xml, text_of
 from newsmon.crawler.items import DiscoveryError
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
@@ -26,6 +27,15 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
  <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
 ]>
 <rss><channel><title>before &lol9; after</title></channel></rss>"""
+
+
+def parse_xml(body: bytes) -> tuple[etree._Element, bool]:
+    """The whole document through :func:`iter_xml`, as feeds and sitemaps read it: no tag is
+    asked for, so everything stays under the root. Returns the root and ``degraded``."""
+    stream = iter_xml(body, ["{urn:newsmon:tests}nothing"])
+    assert list(stream) == []
+    assert stream.root is not None
+    return stream.root, stream.degraded
 
 
 def _secret_file(tmp_path: Path) -> Path:
@@ -209,7 +219,7 @@ def test_gzip_bomb_of_zeros_is_not_a_document() -> None:
     """A bomb of zero bytes is refused as a non-document after the capped decompression."""
     bomb = gzip.compress(b"\0" * (100 * 1024 * 1024), compresslevel=9)
     with pytest.raises(DiscoveryError):
-        parse_xml(bomb)
+        parse_feed(bomb, "https://a.example/feed")
 
 
 def test_gzip_bomb_with_xml_prefix_is_degraded() -> None:
@@ -244,13 +254,13 @@ def test_raw_deflate_without_magic_is_left_alone() -> None:
 def test_empty_body_is_not_a_document(body: bytes) -> None:
     """Empty and blank bodies raise DiscoveryError."""
     with pytest.raises(DiscoveryError, match="empty"):
-        parse_xml(body)
+        parse_feed(body, "https://a.example/feed")
 
 
 def test_text_without_any_element_is_not_xml() -> None:
     """Plain text has no root element: DiscoveryError."""
-    with pytest.raises(DiscoveryError, match="not XML"):
-        parse_xml(b"Service Unavailable")
+    with pytest.raises(DiscoveryError, match="no XML element could be read"):
+        parse_feed(b"Service Unavailable", "https://a.example/feed")
 
 
 def test_stream_frees_yielded_elements() -> None:

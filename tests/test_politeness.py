@@ -29,10 +29,10 @@ from newsmon.crawler.politeness import (
     robots_outcome,
     update_rate,
 )
-from newsmon.crawler.runner import make_context
 from newsmon.scheduler.daemon import Scheduler
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.status import record_poll
+from newsmon.scheduler.worker import make_context
 from newsmon.settings.loader import load_config
 from newsmon.settings.model import Config, Source
 

@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from newsmon.crawler.record import SCHEMA_VERSION
 from newsmon.scheduler.feed import InvalidRecord, record_problems, record_schema, validate_record
 from tests.test_feed_support import make_record
 
@@ -172,8 +173,7 @@ def test_non_objects_are_rejected(value: object) -> None:
 
 def test_schema_admits_every_date_source_extraction_produces() -> None:
     """The schema's published_from values are exactly those extraction can produce."""
-    from newsmon.crawler.record import SCHEMA_VERSION
-from newsmon.crawler.extraction_dates import DATE_SOURCES
+    from newsmon.crawler.extraction_dates import DATE_SOURCES
     from newsmon.scheduler.feed import record_schema
 
     allowed = record_schema()["properties"]["published_from"]["enum"]

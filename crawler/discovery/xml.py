@@ -1,12 +1,12 @@
-"""The one place where discovery parses XML: hostile bodies in, a tree or a stream of elements out.
+"""The one place where discovery parses XML: hostile bodies in, a stream of elements out.
 
-Every feed and sitemap goes through :func:`parse_xml` or :func:`iter_xml`. Both share the same
-hardening: lxml never expands entities, never loads a DTD, never touches the network and keeps its
-default size limits (``huge_tree=False``: depth 256, 10 MB text nodes), so billion-laughs and XXE
-bodies do nothing. Before libxml2 sees the bytes they are gunzipped under a size cap, stripped of
-a BOM and of whatever a broken server printed before ``<?xml``, transcoded to UTF-8 with the
-repairs real feeds need (a UTF-8 header over windows-1252 bytes, ``iso-8859-1`` that is really
-windows-1252), and two lossless text repairs are made (HTML named entities, bare ampersands).
+Every feed and sitemap goes through :func:`iter_xml`, with this hardening: lxml never expands
+entities, never loads a DTD, never touches the network and keeps its default size limits
+(``huge_tree=False``: depth 256, 10 MB text nodes), so billion-laughs and XXE bodies do nothing.
+Before libxml2 sees the bytes they are gunzipped under a size cap, stripped of a BOM and of whatever
+a broken server printed before ``<?xml``, transcoded to UTF-8 with the repairs real feeds need (a
+UTF-8 header over windows-1252 bytes, ``iso-8859-1`` that is really windows-1252), and two lossless
+text repairs are made (HTML named entities, bare ampersands).
 
 Strict or recover: the document is parsed once, in recover mode, and is ``degraded`` when libxml2
 logged an error, which is exactly when a strict parse would have failed (or when the body was
@@ -253,32 +253,6 @@ def _error_summary(error_log: Any) -> list[str]:
         return []
     first = errors[0]
     return [f"malformed XML, recovered (line {first.line}: {first.message})"]
-
-
-def parse_xml(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> tuple[etree._Element, bool]:
-    """Parse a whole XML document safely.
-
-    Args:
-        body: the raw body, possibly gzipped.
-        max_size: cap on the decompressed size.
-
-    Returns:
-        The root element and ``degraded``: true when the strict parse would have failed (or the
-        body was truncated) and the tree holds what libxml2's recover mode could read.
-
-    Raises:
-        DiscoveryError: nothing in the body parses as an XML element.
-    """
-    data, problems = _prepare(body, max_size)
-    parser = etree.XMLParser(**_SAFE_OPTIONS)
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise DiscoveryError(f"not XML: {exc}") from exc
-    if root is None:
-        raise DiscoveryError("not XML: no element could be read")
-    problems += _error_summary(parser.error_log)
-    return root, bool(problems)
 
 
 class XmlStream:

@@ -24,10 +24,10 @@ from email.message import Message
 from typing import IO
 from urllib.parse import urlsplit
 
-from newsmon.settings.version import __version__
 from newsmon.scheduler.feed import FeedItem, check_name
 from newsmon.scheduler.sinks.base import Sink, SinkError
 from newsmon.settings.model import WebhookSink
+from newsmon.settings.version import __version__
 
 #: Answers that say "not now" rather than "not this record".
 UNAVAILABLE = frozenset({408, 425, 429, 502, 503, 504})
