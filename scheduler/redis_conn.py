@@ -112,7 +112,6 @@ class EmbeddedRedis:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory.resolve()
-        self._started_here = False
 
     # The socket path is kept short: pytest and deep data directories easily exceed sun_path.
     @property
@@ -214,7 +213,6 @@ class EmbeddedRedis:
                     + (f": {tail[0]}" if tail else "")
                 )
             time.sleep(0.02)  # polling for readiness, bounded by the deadline above
-        self._started_here = True
 
     def release(self, client: redis.Redis | None = None) -> None:
         """Shut the server down if no other newsmon process uses it."""
