@@ -260,7 +260,7 @@ def _age(age: timedelta) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m newsmon.scheduler.cli_feed --redis-url URL feed read|groups ...``."""
+    """``python -m newsmon.scheduler.cli.feed --redis-url URL feed read|groups ...``."""
     from newsmon.scheduler.redis_conn import RedisUnavailable, connect
 
     parser = argparse.ArgumentParser(prog="newsmon")

@@ -312,8 +312,8 @@ def _retention_warnings(client: Any, keys: Keys, config: Config) -> list[str]:
 
 
 def cmd_feed(args: argparse.Namespace) -> int:
-    """``feed read`` and ``feed groups``: the handlers live in ``cli_feed``."""
-    from newsmon.scheduler.cli_feed import UsageError as FeedUsageError
+    """``feed read`` and ``feed groups``: the handlers live in ``cli.feed``."""
+    from newsmon.scheduler.cli.feed import UsageError as FeedUsageError
 
     config = _load(args)
     with _redis(config) as (client, keys, _url):
@@ -446,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="the file (default: --config)")
     p.set_defaults(func=cmd_config_check)
 
-    from newsmon.scheduler.cli_feed import add_feed_parser
+    from newsmon.scheduler.cli.feed import add_feed_parser
 
     add_feed_parser(verbs, [common]).set_defaults(func=cmd_feed)
     return parser
@@ -480,7 +480,3 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     sys.exit(code)
-
-
-if __name__ == "__main__":
-    main()
