@@ -198,9 +198,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
-    config = _load(args)
-    with _redis(config) as (client, keys, url):
-        return asyncio.run(_daemon(config, client, keys, url, workers=0, config_path=args.config))
+    return _serve(args, _load(args), workers=0)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -208,66 +206,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     workers = args.workers or config.scheduler.workers or os.cpu_count() or 1
     if workers < 1:
         raise UsageError(f"--workers: expected 1 or more, got {workers}")
+    return _serve(args, config, workers=workers)
+
+
+def _serve(args: argparse.Namespace, config: Config, *, workers: int) -> int:
+    from newsmon.scheduler.service import serve
+
+    config_path = Path(args.config) if args.config else config.path
     with _redis(config) as (client, keys, url):
-        return asyncio.run(_daemon(config, client, keys, url, workers=workers, config_path=args.config))
-
-
-async def _daemon(config: Config, client: Any, keys: Keys, url: str, *, workers: int,
-                  config_path: str | None) -> int:
-    """The scheduler, the sinks and (for ``run``) the supervised workers, until a signal."""
-    import signal
-
-    from newsmon.scheduler.daemon import Scheduler, Supervisor
-
-    stop = asyncio.Event()
-    signals = {"count": 0}
-    supervisor: Supervisor | None = None
-
-    def on_signal(signum: int) -> None:
-        signals["count"] += 1
-        if signals["count"] == 1:
-            logger.info("Warm stop (%s): finishing in-flight work", signal.Signals(signum).name)
-            stop.set()
-        else:
-            logger.warning("Cold stop")
-            if supervisor is not None:
-                supervisor.kill()
-            logging.shutdown()
-            os._exit(1)
-
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, on_signal, signum)
-
-    scheduler = Scheduler(config, client, keys)
-    sink_task = _start_sinks(config, client, keys, stop)
-    scheduler.start()
-    try:
-        if workers:
-            supervisor = Supervisor(config, client, keys, workers=workers, redis_url=url,
-                                    config_path=Path(config_path) if config_path else config.path)
-            await supervisor.run(stop)
-        else:
-            await stop.wait()
-    finally:
-        scheduler.shutdown()
-        if supervisor is not None:
-            await supervisor.stop(config.scheduler.stop_timeout.total_seconds())
-        if sink_task is not None:
-            stop.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(sink_task, timeout=5)
-    logger.info("Stopped")
-    return 0
-
-
-def _start_sinks(config: Config, client: Any, keys: Keys, stop: asyncio.Event) -> asyncio.Task[Any] | None:
-    from newsmon.scheduler.sinks import SinkRunner, build_sinks
-
-    sinks = build_sinks(config)
-    if not sinks:
-        return None
-    return asyncio.ensure_future(SinkRunner(client, keys, sinks, config.feed).run(stop))
+        return asyncio.run(serve(config, client, keys, redis_url=url, workers=workers, config_path=config_path))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
