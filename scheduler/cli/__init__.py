@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -114,48 +113,33 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from newsmon.crawler.runner import Crawl, make_context, run_with_reactor
-    from newsmon.scheduler.status import record_poll
+    from newsmon.scheduler.crawl_once import crawl_once
 
     config = _load(args)
     names = _select_sources(config, args.source)
     with _redis(config) as (client, keys, _url):
-        ctx = make_context(config, client, keys, names)
-        started = time.monotonic()
-
-        async def main() -> int:
-            crawl = Crawl(ctx)
-            progress = asyncio.ensure_future(_progress(ctx)) if sys.stderr.isatty() else None
-            try:
-                await crawl.run()
-            finally:
-                if progress is not None:
-                    progress.cancel()
-                    sys.stderr.write("\r\x1b[K")
-            return 0
-
-        run_with_reactor(main)
-        reports = [ctx.report(n) for n in names]
-        record_poll(client, keys, reports)
-        delivered = _drain_sinks(config, client, keys)
-        elapsed = time.monotonic() - started
+        result = crawl_once(config, client, keys, names, watch=_progress if sys.stderr.isatty() else None)
     if args.json:
-        print(json.dumps({"sources": [r.as_dict() for r in reports], "seconds": round(elapsed, 3),
-                          "sink_records": delivered}))
+        print(json.dumps({"sources": [r.as_dict() for r in result.reports], "seconds": round(result.seconds, 3),
+                          "sink_records": result.sink_records}))
     else:
-        _print_summary(reports, elapsed)
-    return 1 if reports and all(r.failed for r in reports) else 0
+        _print_summary(result.reports, result.seconds)
+    return 1 if result.reports and all(r.failed for r in result.reports) else 0
 
 
 async def _progress(ctx: Any) -> None:
-    while True:
-        fetched = sum(r.counts["fetched"] for r in ctx.reports.values())
-        published = sum(r.counts["published"] for r in ctx.reports.values())
-        docs = sum(r.counts["documents_read"] + r.counts["documents_unchanged"] for r in ctx.reports.values())
-        sys.stderr.write(f"\rcrawling {len(ctx.sources)} sources: {docs} feeds read, "
-                         f"{fetched} articles fetched, {published} published\x1b[K")
-        sys.stderr.flush()
-        await asyncio.sleep(0.25)
+    """One self-rewriting line on the terminal, wiped when the crawl is over."""
+    try:
+        while True:
+            fetched = sum(r.counts["fetched"] for r in ctx.reports.values())
+            published = sum(r.counts["published"] for r in ctx.reports.values())
+            docs = sum(r.counts["documents_read"] + r.counts["documents_unchanged"] for r in ctx.reports.values())
+            sys.stderr.write(f"\rcrawling {len(ctx.sources)} sources: {docs} feeds read, "
+                             f"{fetched} articles fetched, {published} published\x1b[K")
+            sys.stderr.flush()
+            await asyncio.sleep(0.25)
+    finally:
+        sys.stderr.write("\r\x1b[K")
 
 
 def _print_summary(reports: Sequence[Any], elapsed: float) -> None:
@@ -170,16 +154,6 @@ def _print_summary(reports: Sequence[Any], elapsed: float) -> None:
             print(f"    {message}")
     total = sum(r.counts["published"] for r in reports)
     print(f"{len(reports)} sources, {total} published in {elapsed:.1f}s")
-
-
-def _drain_sinks(config: Config, client: Any, keys: Keys) -> int:
-    """Deliver what the crawl published to the configured sinks (files, webhooks)."""
-    from newsmon.scheduler.sinks import SinkRunner, build_sinks
-
-    sinks = build_sinks(config)
-    if not sinks:
-        return 0
-    return int(SinkRunner(client, keys, sinks, config.feed).drain_once())
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
