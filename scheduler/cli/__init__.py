@@ -192,23 +192,19 @@ def _serve(args: argparse.Namespace, config: Config, *, workers: int) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from newsmon.scheduler.jobs import JobQueue
-    from newsmon.scheduler.status import alive, read_status
+    from newsmon.scheduler.status import overview
 
     config = _load(args)
     with _redis(config) as (client, keys, _url):
-        rows = read_status(client, keys, [s.name for s in config.sources])
-        queue = JobQueue(client, keys, config.scheduler.job_lease)
-        workers = alive(client, keys, "worker")
-        queued, pending = queue.queued(), queue.pending()
-        warnings = _retention_warnings(client, keys, config)
+        seen = overview(client, keys, config)
     if args.json:
-        print(json.dumps({"sources": [{**dataclasses.asdict(r), "shown_state": r.shown_state()} for r in rows],
-                          "workers": workers,
-                          "jobs_queued": queued, "jobs_pending": pending, "warnings": warnings}))
+        print(json.dumps({"sources": [{**dataclasses.asdict(r), "shown_state": r.shown_state()} for r in seen.sources],
+                          "workers": seen.workers,
+                          "jobs_queued": seen.jobs_queued, "jobs_pending": seen.jobs_pending,
+                          "warnings": seen.warnings}))
         return 0
     print(f"{'source':<24} {'state':<12} {'last poll':<21} {'new':>4} {'published':>9} {'errors':>6}  next poll")
-    for r in rows:
+    for r in seen.sources:
         shown = r.shown_state()
         print(f"{r.name:<24} {shown:<12} {_when(r.last_poll):<21} {r.last_published:>4} "
               f"{r.published_total:>9} {r.errors_total:>6}  {_when(r.next_poll)}")
@@ -220,16 +216,10 @@ def cmd_status(args: argparse.Namespace) -> int:
             print("    deferred: the outlet asked to be left alone for a while (Retry-After)")
         if r.last_error and r.state != "ok":
             print(f"    last error: {r.last_error}")
-    print(f"workers alive: {len(workers)}; poll jobs queued: {queued}, in progress: {pending}")
-    for warning in warnings:
+    print(f"workers alive: {len(seen.workers)}; poll jobs queued: {seen.jobs_queued}, in progress: {seen.jobs_pending}")
+    for warning in seen.warnings:
         print(f"warning: {warning}")
     return 0
-
-
-def _retention_warnings(client: Any, keys: Keys, config: Config) -> list[str]:
-    from newsmon.scheduler.feed import retention_warnings
-
-    return list(retention_warnings(client, keys, config.feed))
 
 
 def cmd_feed(args: argparse.Namespace) -> int:
