@@ -246,12 +246,16 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from newsmon.crawler.extract import NotAnArticle, extract
+    from newsmon.crawler.extract import NotAnArticle
+    from newsmon.crawler.standalone import FetchError, fetch_page, page_record
 
     config = _load(args)
     target = args.target
     if target.startswith(("http://", "https://")):
-        body, url = _fetch_one(target, config)
+        try:
+            body, url = fetch_page(target, config)
+        except FetchError as exc:
+            raise UsageError(str(exc)) from None
     else:
         path = Path(target)
         try:
@@ -259,55 +263,13 @@ def cmd_extract(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"cannot read {target}: {exc.strerror or exc}") from None
         url = args.url or path.resolve().as_uri()
-    source = config.source(args.source) if args.source else None
     try:
-        article = extract(body, url, None, language_hint=source.language if source else None,
-                          selectors=source.selectors if source else None, settings=config.extraction)
+        record = page_record(body, url, config, args.source)
     except NotAnArticle as exc:
         print(f"newsmon: {target}: not an article ({exc.reason}: {exc.detail})", file=sys.stderr)
         return 1
-    record = _article_record(article, url, config, args.source)
     print(json.dumps(record, ensure_ascii=False, indent=None if args.compact else 2))
     return 0
-
-
-def _article_record(article: Any, url: str, config: Config, source: str | None) -> dict[str, Any]:
-    """The record the pipeline would build, with the topic match (or its absence) shown."""
-    from newsmon.crawler.record import article_record, story_key
-    from newsmon.crawler.topic import TopicMatcher
-
-    key, shown = story_key(url, article.canonical_url, config.dedup.tracking_params)
-    topic = None
-    if config.topic is not None:
-        match = TopicMatcher(config.topic).match(
-            {"title": article.title, "description": article.description, "text": article.text})
-        topic = match.to_record() if match else {"name": config.topic.name, "matched": [], "groups": {}}
-    return article_record(article, url=url, key=key, canonical_url=shown, source=source,
-                          fetched_at=datetime.now(UTC), via=None, topic=topic)
-
-
-def _fetch_one(url: str, config: Config) -> tuple[bytes, str]:
-    import urllib.error
-    import urllib.request
-
-    from newsmon.crawler.middlewares.guard import AddressRefused, check_url
-    from newsmon.crawler.scrapy_settings import user_agent
-
-    try:
-        check_url(url, allow_private=config.fetch.allow_private_addresses)
-    except AddressRefused as exc:
-        raise UsageError(str(exc)) from None
-    request = urllib.request.Request(url, headers={"User-Agent": user_agent(config)})  # noqa: S310 - scheme checked
-    try:
-        with urllib.request.urlopen(request, timeout=config.fetch.timeout) as response:  # noqa: S310
-            body = response.read(config.fetch.max_size + 1)
-            final = response.geturl()
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise UsageError(f"cannot fetch {url}: {reason}") from None
-    if len(body) > config.fetch.max_size:
-        raise UsageError(f"cannot fetch {url}: larger than fetch.max_size ({config.fetch.max_size} bytes)")
-    return body, final
 
 
 # -- parser ------------------------------------------------------------------------------------
