@@ -33,11 +33,10 @@ from newsmon.scheduler.feed import (
     start_position,
 )
 from newsmon.scheduler.keys import Keys
+from newsmon.scheduler.sinks.base import SINK_GROUP_PREFIX
 from newsmon.settings.model import Config, FeedSettings
 
 EVENTS = ("new", "duplicate", "updated")
-#: Group names under this prefix belong to the sinks (one consumer each, in order).
-SINK_GROUP_PREFIX = "sink:"
 
 
 class UsageError(ValueError):
