@@ -93,7 +93,7 @@ def publish(client: redis.Redis, keys: Keys, count: int) -> float:
 
 
 def cli(url: str, keys: Keys, *argv: str) -> list[str]:
-    return [sys.executable, "-m", "newsmon.scheduler.cli_feed", "--redis-url", url, "--prefix", keys.prefix,
+    return [sys.executable, "-m", "newsmon.scheduler.cli.feed", "--redis-url", url, "--prefix", keys.prefix,
             "feed", "read", *argv]
 
 

@@ -25,7 +25,10 @@ import redis
 
 from newsmon.crawler.context import SourceReport
 from newsmon.crawler.politeness import backoff_delay, update_rate
+from newsmon.scheduler.feed import retention_warnings
+from newsmon.scheduler.jobs import JobQueue
 from newsmon.scheduler.keys import Keys
+from newsmon.settings.model import Config
 
 #: The interval assumed for back-off when the scheduler never wrote one (``newsmon crawl``).
 DEFAULT_INTERVAL = timedelta(minutes=15).total_seconds()
@@ -173,3 +176,24 @@ def read_status(client: redis.Redis, keys: Keys, names: Iterable[str]) -> list[S
             )
         )
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """What ``newsmon status`` shows: the sources, the live workers, the job queue, the feed."""
+
+    sources: list[SourceStatus]
+    workers: list[str]  # names of the workers whose heartbeat has not expired
+    jobs_queued: int
+    jobs_pending: int  # read by a worker and not yet acknowledged
+    warnings: list[str]  # the feed's retention warnings
+
+
+def overview(client: redis.Redis, keys: Keys, config: Config) -> Overview:
+    """The state of every configured source and of the daemon around them."""
+    sources = read_status(client, keys, [s.name for s in config.sources])
+    queue = JobQueue(client, keys, config.scheduler.job_lease)
+    workers = alive(client, keys, "worker")
+    queued, pending = queue.queued(), queue.pending()
+    warnings = list(retention_warnings(client, keys, config.feed))
+    return Overview(sources=sources, workers=workers, jobs_queued=queued, jobs_pending=pending, warnings=warnings)

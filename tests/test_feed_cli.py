@@ -11,7 +11,7 @@ import sys
 import pytest
 import redis
 
-from newsmon.scheduler.cli_feed import UsageError, add_feed_parser, main, run_feed_groups, run_feed_read
+from newsmon.scheduler.cli.feed import UsageError, add_feed_parser, main, run_feed_groups, run_feed_read
 from newsmon.scheduler.feed import FeedReader, groups_info
 from newsmon.scheduler.keys import Keys
 from newsmon.settings.model import Config
@@ -161,7 +161,7 @@ def test_head_closing_the_pipe_in_a_real_process(redis_url: str, redis_client: r
     """Like `| head -n 3`: exit 0, no traceback, and exactly the unwritten record unacknowledged."""
     publish_many(redis_client, keys, 200)
     process = subprocess.Popen(
-        [sys.executable, "-m", "newsmon.scheduler.cli_feed", "--redis-url", redis_url, "--prefix",
+        [sys.executable, "-m", "newsmon.scheduler.cli.feed", "--redis-url", redis_url, "--prefix",
          keys.prefix, "feed", "read", "--group", "g", "--batch", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )

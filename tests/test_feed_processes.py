@@ -62,7 +62,7 @@ class Follower:
 
     def __init__(self, redis_url: str, keys: Keys, *argv: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "newsmon.scheduler.cli_feed", "--redis-url", redis_url,
+            [sys.executable, "-m", "newsmon.scheduler.cli.feed", "--redis-url", redis_url,
              "--prefix", keys.prefix, "--claim-idle", "0.1", "feed", "read", "--follow", *argv],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
@@ -204,7 +204,7 @@ def test_replay_from_a_time_in_a_process(redis_url: str, redis_client: redis.Red
     """`feed read --from TIME` prints exactly the records published at or after that time."""
     publish_many(redis_client, keys, 20, at_ms=BASE_MS, step_ms=1000)
     done = subprocess.run(
-        [sys.executable, "-m", "newsmon.scheduler.cli_feed", "--redis-url", redis_url, "--prefix",
+        [sys.executable, "-m", "newsmon.scheduler.cli.feed", "--redis-url", redis_url, "--prefix",
          keys.prefix, "feed", "read", "--group", "replay", "--from", "2024-01-28T14:00:12Z"],
         capture_output=True, text=True, timeout=60, check=False,
     )
@@ -216,7 +216,7 @@ def test_replay_from_a_time_in_a_process(redis_url: str, redis_client: redis.Red
 def test_bad_from_in_a_process(redis_url: str, keys: Keys) -> None:
     """A bad --from gives one line on stderr and exit status 2."""
     done = subprocess.run(
-        [sys.executable, "-m", "newsmon.scheduler.cli_feed", "--redis-url", redis_url, "--prefix",
+        [sys.executable, "-m", "newsmon.scheduler.cli.feed", "--redis-url", redis_url, "--prefix",
          keys.prefix, "feed", "read", "--group", "g", "--from", "x"],
         capture_output=True, text=True, timeout=60, check=False,
     )

@@ -13,6 +13,9 @@ from collections.abc import Callable, Sequence
 
 from newsmon.scheduler.feed import FeedItem
 
+#: Consumer groups whose names start with this feed the sinks (one consumer each, in order).
+SINK_GROUP_PREFIX = "sink:"
+
 
 class SinkError(Exception):
     """A delivery failed; the runner tries again later, without skipping ahead.
@@ -50,7 +53,7 @@ class Sink(ABC):
     @property
     def group(self) -> str:
         """The consumer group that feeds this sink."""
-        return f"sink:{self.name}"
+        return f"{SINK_GROUP_PREFIX}{self.name}"
 
     def recover(self, is_pending: Callable[[str], bool]) -> None:  # noqa: B027 - optional hook
         """Called once before delivering, when the runner starts the sink.

@@ -1,9 +1,11 @@
 """``newsmon feed read`` and ``newsmon feed groups``: the feed for people and shell pipelines.
 
-``newsmon.scheduler.cli`` registers these with :func:`add_feed_parser` and calls the handler
-stored in ``args.feed_handler`` as ``handler(args, client, keys, config)``; it maps
-:class:`UsageError` to ``newsmon: <message>`` and exit status 2. Run as a module, this file is
-a standalone ``feed`` command for tests and benchmarks (``--redis-url`` instead of a config).
+:func:`register` adds them to ``newsmon`` (with :func:`add_feed_parser`); :func:`cmd_feed`
+connects and calls the handler stored in ``args.feed_handler`` as
+``handler(args, client, keys, config)``, which raises :class:`UsageError` for a bad flag value
+(``newsmon: <message>``, exit status 2). Run as a module (``python -m
+newsmon.scheduler.cli.feed``), this file is a standalone ``feed`` command for tests and
+benchmarks (``--redis-url`` instead of a config).
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from types import FrameType
-from typing import Any, TextIO
+from typing import TextIO
 
 import redis
 
+from newsmon.scheduler.cli.common import USAGE, UsageError, Verbs, error, load_settings, redis_for
 from newsmon.scheduler.feed import (
     BLOCK_SLICE,
     NAME_PATTERN,
@@ -33,18 +36,24 @@ from newsmon.scheduler.feed import (
     start_position,
 )
 from newsmon.scheduler.keys import Keys
+from newsmon.scheduler.sinks.base import SINK_GROUP_PREFIX
 from newsmon.settings.model import Config, FeedSettings
 
 EVENTS = ("new", "duplicate", "updated")
-#: Group names under this prefix belong to the sinks (one consumer each, in order).
-SINK_GROUP_PREFIX = "sink:"
 
 
-class UsageError(ValueError):
-    """A command-line argument is wrong. The message is one line; the exit status is 2."""
+def register(verbs: Verbs, common: argparse.ArgumentParser) -> None:
+    add_feed_parser(verbs, [common]).set_defaults(func=cmd_feed)
 
 
-def add_feed_parser(subparsers: Any,
+def cmd_feed(args: argparse.Namespace) -> int:
+    """``feed read`` and ``feed groups`` under ``newsmon``: the settings and Redis from the config."""
+    config = load_settings(args)
+    with redis_for(config) as (client, keys, _url):
+        return int(args.feed_handler(args, client, keys, config))
+
+
+def add_feed_parser(subparsers: Verbs,
                     parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
     """Register ``feed read`` and ``feed groups`` on the top-level CLI's subparsers.
 
@@ -260,7 +269,7 @@ def _age(age: timedelta) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m newsmon.scheduler.cli_feed --redis-url URL feed read|groups ...``."""
+    """``python -m newsmon.scheduler.cli.feed --redis-url URL feed read|groups ...``."""
     from newsmon.scheduler.redis_conn import RedisUnavailable, connect
 
     parser = argparse.ArgumentParser(prog="newsmon")
@@ -274,8 +283,9 @@ def main(argv: list[str] | None = None) -> int:
         client = connect(args.redis_url)
         status: int = args.feed_handler(args, client, Keys(args.prefix), config)
     except (UsageError, RedisUnavailable) as exc:
-        print(f"newsmon: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, UsageError) else 1
+        error(str(exc))
+        # This entry has always exited 1 for an unreachable Redis, where newsmon exits 2.
+        return USAGE if isinstance(exc, UsageError) else 1
     return status
 
 

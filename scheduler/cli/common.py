@@ -1,0 +1,112 @@
+"""What every verb shares: the settings, the Redis connection, and errors as exit statuses.
+
+A verb module registers its sub-commands with :func:`add_verb`; each handler takes the parsed
+arguments and returns an exit status. :func:`run_handler` calls it and turns the errors a user
+can fix into one-line messages: a :class:`UsageError`, a configuration error (one line per
+problem) or an unreachable Redis exit with :data:`USAGE`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from newsmon.scheduler.keys import Keys
+from newsmon.settings.model import Config
+
+#: Exit statuses: the work was done; the work failed (every source failed, a crash); a usage
+#: or configuration error, or Redis unreachable; interrupted by Ctrl-C.
+OK, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130
+
+Handler = Callable[[argparse.Namespace], int]
+#: The sub-parsers of the top-level parser, where each verb module adds its verbs (argparse
+#: has no public name for their type).
+Verbs = argparse._SubParsersAction
+
+
+class UsageError(ValueError):
+    """A mistake of the user's (a bad argument or flag value); printed as one line, exit 2."""
+
+
+def add_verb(verbs: Verbs, common: argparse.ArgumentParser, name: str, func: Handler, help: str,
+             **kw: Any) -> argparse.ArgumentParser:
+    """Add verb ``name``, handled by ``func``; it accepts the ``common`` flags after it too."""
+    sub: argparse.ArgumentParser = verbs.add_parser(name, parents=[common], help=help, description=help, **kw)
+    sub.set_defaults(func=func)
+    return sub
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if level.upper() != "DEBUG":
+        # Scrapy and Twisted narrate every crawl at INFO; newsmon's own lines say what matters.
+        for name in ("scrapy", "twisted", "apscheduler", "trafilatura", "htmldate", "courlan", "asyncio"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+
+
+def load_settings(args: argparse.Namespace) -> Config:
+    """The settings: packaged defaults < ``--config`` file < environment < ``--log-level``."""
+    from newsmon.settings.loader import load_config
+
+    path = Path(args.config) if args.config else None
+    config = load_config(path, os.environ)
+    if getattr(args, "log_level", None):
+        config = dataclasses.replace(config, log_level=args.log_level.upper())
+    return config
+
+
+@contextlib.contextmanager
+def redis_for(config: Config) -> Iterator[tuple[Any, Keys, str]]:
+    """A client, the key names and the server's URL (the embedded server's, when it is used).
+
+    Raises:
+        RedisUnavailable: Redis cannot be reached or started.
+    """
+    from newsmon.scheduler.redis_conn import open_redis
+
+    client, embedded = open_redis(config.redis.url, config.data_dir)
+    url = config.redis.url or (embedded.url if embedded else "")
+    try:
+        yield client, Keys(config.redis.prefix), url
+    finally:
+        if embedded is not None:
+            embedded.release(client)
+        else:
+            client.close()
+
+
+def error(message: str) -> None:
+    """``newsmon: <message>`` on stderr."""
+    print(f"newsmon: {message}", file=sys.stderr)
+
+
+def run_handler(args: argparse.Namespace) -> int:
+    """Call the verb's handler; return its exit status, or the status of the error it raised."""
+    from newsmon.scheduler.redis_conn import RedisUnavailable
+    from newsmon.settings.loader import ConfigError
+
+    handler: Handler = args.func
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        for line in str(exc).splitlines():
+            error(line)
+        return USAGE
+    except (RedisUnavailable, UsageError) as exc:
+        error(str(exc))
+        return USAGE
+    except KeyboardInterrupt:
+        error("interrupted")
+        return INTERRUPTED

@@ -1,0 +1,84 @@
+"""``newsmon crawl``: poll the sources once, publish what is new, and print a summary.
+
+The crawl is :func:`newsmon.scheduler.crawl_once.crawl_once`; this verb picks the sources,
+shows progress on a terminal and prints the outcome (exit 1 when every source failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import difflib
+import json
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from newsmon.scheduler.cli.common import FAILED, OK, UsageError, Verbs, add_verb, load_settings, redis_for
+from newsmon.settings.model import Config
+
+if TYPE_CHECKING:
+    from newsmon.crawler.context import CrawlContext, SourceReport
+
+
+def register(verbs: Verbs, common: argparse.ArgumentParser) -> None:
+    p = add_verb(verbs, common, "crawl", cmd_crawl, "poll the sources once, publish what is new, and print a summary")
+    p.add_argument("--source", action="append", metavar="NAME", help="only this source (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from newsmon.scheduler.crawl_once import crawl_once
+
+    config = load_settings(args)
+    names = _select_sources(config, args.source)
+    with redis_for(config) as (client, keys, _url):
+        result = crawl_once(config, client, keys, names, watch=_progress if sys.stderr.isatty() else None)
+    if args.json:
+        print(json.dumps({"sources": [r.as_dict() for r in result.reports], "seconds": round(result.seconds, 3),
+                          "sink_records": result.sink_records}))
+    else:
+        _print_summary(result.reports, result.seconds)
+    return FAILED if result.reports and all(r.failed for r in result.reports) else OK
+
+
+def _select_sources(config: Config, names: Sequence[str] | None) -> list[str]:
+    """The sources named by ``--source`` (each once), else every enabled one."""
+    known = [s.name for s in config.sources]
+    if not names:
+        return [s.name for s in config.sources if s.enabled]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        hints = [h for n in unknown for h in difflib.get_close_matches(n, known, n=1)]
+        hint = f" (did you mean {hints[0]!r}?)" if hints else ""
+        raise UsageError(f"unknown source {unknown[0]!r}{hint}; see 'newsmon sources list'")
+    return list(dict.fromkeys(names))
+
+
+async def _progress(ctx: CrawlContext) -> None:
+    """One self-rewriting line on the terminal, wiped when the crawl is over."""
+    try:
+        while True:
+            fetched = sum(r.counts["fetched"] for r in ctx.reports.values())
+            published = sum(r.counts["published"] for r in ctx.reports.values())
+            docs = sum(r.counts["documents_read"] + r.counts["documents_unchanged"] for r in ctx.reports.values())
+            sys.stderr.write(f"\rcrawling {len(ctx.sources)} sources: {docs} feeds read, "
+                             f"{fetched} articles fetched, {published} published\x1b[K")
+            sys.stderr.flush()
+            await asyncio.sleep(0.25)
+    finally:
+        sys.stderr.write("\r\x1b[K")
+
+
+def _print_summary(reports: Sequence[SourceReport], elapsed: float) -> None:
+    header = f"{'source':<24} {'feeds':>5} {'new':>5} {'published':>9} {'errors':>6}  state"
+    print(header)
+    for r in reports:
+        c = r.counts
+        state = "FAILED" if r.failed else ("degraded" if r.degraded else "ok")
+        print(f"{r.name:<24} {c['documents_read'] + c['documents_unchanged']:>5} {c['fetched']:>5} "
+              f"{c['published']:>9} {c['errors']:>6}  {state}")
+        for message in r.errors[:3]:
+            print(f"    {message}")
+    total = sum(r.counts["published"] for r in reports)
+    print(f"{len(reports)} sources, {total} published in {elapsed:.1f}s")
