@@ -1,21 +1,33 @@
-"""The store's Lua scripts: the formats they leave in Redis and the records they append, byte for byte.
+"""The store's Lua scripts: their named arguments, and what they store and append, byte for byte.
 
-Existing installations keep their state across upgrades, so these pin what is stored, not how
-the scripts are called.
+Existing installations keep their state across upgrades, so the format tests pin what is
+stored, whatever the way the scripts are called; the protocol tests hold the Python structures
+and the scripts' headers to the same field names.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import struct
+import typing
 from datetime import timedelta
+from importlib import resources
+from typing import Any
 
+import pytest
 import redis
 
 from newsmon.crawler.fingerprint import hash64, to_signed
 from newsmon.scheduler.keys import Keys
-from newsmon.scheduler.store import NEAR_BUCKETS_DIVISOR, Fingerprints, StoryStore
+from newsmon.scheduler.store import (
+    NEAR_BUCKETS_DIVISOR,
+    Fingerprints,
+    PublishArgs,
+    StoryStore,
+    _argument,
+)
 from newsmon.settings.model import DedupSettings
 from tests.test_store import Clock, make_record
 
@@ -100,3 +112,62 @@ def test_record_reaches_the_stream_byte_for_byte(redis_client: redis.Redis, keys
     expected = json.dumps({"id": outcome.story_id, **record, **decided}, ensure_ascii=False, separators=(",", ":"))
     assert fields[b"record"] == expected.encode("utf-8")
     assert (fields[b"id"], fields[b"event"], fields[b"source"]) == (outcome.story_id.encode(), b"new", b"harbour-news")
+
+
+#: One documented field of a script's JSON argument: two spaces, name, JSON type, meaning.
+FIELD_LINE = re.compile(r"  ([a-z][a-z0-9_]*) +(\S+) {2,}\S")
+SCRIPTS = [("publish.lua", PublishArgs)]
+
+
+def _source(script: str) -> str:
+    return resources.files("newsmon.scheduler").joinpath(f"lua/{script}").read_text(encoding="utf-8")
+
+
+def _documented(script: str) -> dict[str, str]:
+    """The fields of ARGV[1] the header of ``script`` documents, with their JSON types."""
+    header = _source(script).split("]]", 1)[0]
+    _, section = header.split("\nARGV[1] fields (name, JSON type, meaning):\n", 1)
+    fields = {}
+    for line in section.split("\n\n", 1)[0].splitlines():
+        match = FIELD_LINE.match(line)
+        assert match or line.startswith(" " * 8), f"{script}: not a field line nor a continuation: {line!r}"
+        if match:
+            fields[match[1]] = match[2]
+    return fields
+
+
+def _json_type(hint: Any) -> str:
+    """How the header spells the JSON type of a Python field type."""
+    if hint in (int, str):
+        return {int: "int", str: "string"}[hint]
+    if typing.get_origin(hint) is list:
+        return f"[{_json_type(typing.get_args(hint)[0])}]"
+    options = typing.get_args(hint)
+    assert type(None) in options, hint
+    return "|".join(_json_type(o) for o in options if o is not type(None)) + "|null"
+
+
+@pytest.mark.parametrize(("script", "structure"), SCRIPTS)
+def test_script_header_documents_the_python_fields(script: str, structure: type) -> None:
+    """The header of each script documents exactly the fields, and JSON types, Python sends it."""
+    sent = {name: _json_type(hint) for name, hint in typing.get_type_hints(structure).items()}
+    assert _documented(script) == sent
+
+
+@pytest.mark.parametrize(("script", "structure"), SCRIPTS)
+def test_script_reads_only_documented_fields(script: str, structure: type) -> None:
+    """Each script reads every documented field of its argument, and no other."""
+    body = _source(script).split("]]", 1)[1]
+    assert set(re.findall(r"\bargs\.([a-z][a-z0-9_]*)", body)) == set(_documented(script))
+
+
+def test_publish_refuses_keys_that_do_not_follow_its_argument(redis_client: redis.Redis, keys: Keys) -> None:
+    """publish.lua answers an error and writes nothing when KEYS do not follow the argument's layout."""
+    store = StoryStore(redis_client, keys, clock=Clock())
+    url = "https://harbour.example/bridge"
+    record = make_record(url)
+    argument, script_keys, _ = store._publish_call(record, Fingerprints.of(record, [url]))
+    with pytest.raises(redis.ResponseError, match="KEYS do not match"):
+        store._publish(keys=script_keys[:-1], args=[_argument(argument)])
+    pattern = keys.tag.replace("{", r"\{").replace("}", r"\}") + ":*"
+    assert list(redis_client.scan_iter(match=pattern)) == []
