@@ -5,9 +5,9 @@ earlier story, an update of a published one, or nothing, and appends the record 
 atomic step, so that "seen" and "published" always change together, whatever the number of
 workers. Python computes every key name (so the script is cluster-correct) and fingerprint.
 
-The publish script takes its keys in KEYS and one JSON object of named fields in ARGV[1]:
-``PublishArgs`` below carries the same names as the header of the script, which documents
-each one. 64-bit values travel as hex or signed decimal
+Each script takes its keys in KEYS and one JSON object of named fields in ARGV[1]: the
+TypedDicts below (``PublishArgs``, ``UnseenArgs``, ``RecheckArgs``) carry the same names as the
+header of the script, which documents each one. 64-bit values travel as hex or signed decimal
 strings, never as JSON numbers (doubles, exact only up to 2**53).
 
 The decision, in order:
@@ -155,7 +155,23 @@ class PublishArgs(TypedDict):
     max_index_records: int
 
 
-def _argument(fields: PublishArgs) -> str:
+class UnseenArgs(TypedDict):
+    """The argument of ``lua/unseen.lua``."""
+
+    generations: int
+    members: list[str]
+
+
+class RecheckArgs(TypedDict):
+    """The argument of ``lua/recheck.lua``."""
+
+    now: int
+    limit: int
+    ttl_ms: int
+    offsets: list[int]
+
+
+def _argument(fields: PublishArgs | UnseenArgs | RecheckArgs) -> str:
     """A script's one argument. Not ASCII-escaped: the record's text reaches the script as it is."""
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
@@ -248,7 +264,8 @@ class StoryStore:
             bucket, member = self._url_slot(url)
             members.append(member)
             script_keys += [self.keys.seen_urls(g, bucket) for g in generations]
-        flags = _decode(self._unseen(keys=script_keys, args=[len(generations), *members]))
+        argument = UnseenArgs(generations=len(generations), members=members)
+        flags = _decode(self._unseen(keys=script_keys, args=[_argument(argument)]))
         return [url for url, flag in zip(wanted, flags, strict=True) if flag == "0"]
 
     def mark_seen(self, urls: Sequence[str]) -> None:
@@ -383,7 +400,8 @@ class StoryStore:
         when = self.clock() if now is None else now
         members = self._recheck_due(
             keys=[self.keys.recheck],
-            args=[int(when), limit, 2 * self._recheck[-1] * 1000, *self._recheck],
+            args=[_argument(RecheckArgs(now=int(when), limit=limit, ttl_ms=2 * self._recheck[-1] * 1000,
+                                        offsets=list(self._recheck)))],
         )
         due = []
         for member in members:

@@ -25,7 +25,9 @@ from newsmon.scheduler.store import (
     NEAR_BUCKETS_DIVISOR,
     Fingerprints,
     PublishArgs,
+    RecheckArgs,
     StoryStore,
+    UnseenArgs,
     _argument,
 )
 from newsmon.settings.model import DedupSettings
@@ -116,7 +118,7 @@ def test_record_reaches_the_stream_byte_for_byte(redis_client: redis.Redis, keys
 
 #: One documented field of a script's JSON argument: two spaces, name, JSON type, meaning.
 FIELD_LINE = re.compile(r"  ([a-z][a-z0-9_]*) +(\S+) {2,}\S")
-SCRIPTS = [("publish.lua", PublishArgs)]
+SCRIPTS = [("publish.lua", PublishArgs), ("unseen.lua", UnseenArgs), ("recheck.lua", RecheckArgs)]
 
 
 def _source(script: str) -> str:
