@@ -38,7 +38,7 @@ ARGV[1] fields (name, JSON type, meaning):
   two_anchors_distance  int          ... of a candidate sharing two or more anchors
   near_duplicates       string       "publish" or "drop": what to do with copies of an earlier story
   record                string       the record as JSON text, without the fields decided here (ends
-                                     with "}"); appended as it is, never decoded
+                                     with "}"); appended as it is, never parsed here
   source                string       the record's source (a field of the stream entry)
   retention_ms          int          stream entries older than this are trimmed on append
   max_length            int          stream MAXLEN, approximate (0: none)
