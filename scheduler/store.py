@@ -5,6 +5,11 @@ earlier story, an update of a published one, or nothing, and appends the record 
 atomic step, so that "seen" and "published" always change together, whatever the number of
 workers. Python computes every key name (so the script is cluster-correct) and fingerprint.
 
+Each script takes its keys in KEYS and one JSON object of named fields in ARGV[1]: the
+TypedDicts below (``PublishArgs``, ``UnseenArgs``, ``RecheckArgs``) carry the same names as the
+header of the script, which documents each one. 64-bit values travel as hex or signed decimal
+strings, never as JSON numbers (doubles, exact only up to 2**53).
+
 The decision, in order:
 
 1. The story id (``record["id"]``, by default ``story_id(urls[0])``) is known: if its title,
@@ -48,7 +53,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, TypedDict
 
 import redis
 
@@ -91,6 +96,62 @@ class Outcome:
     duplicate_of: str | None
     revision: int
     reason: str  # new, updated, unchanged, seen-url, same-text, near-duplicate
+
+
+class PublishArgs(TypedDict):
+    """The argument of ``lua/publish.lua``; its header says what each field means."""
+
+    window_generations: int
+    near_generations: int
+    window_ttl_ms: int
+    near_ttl_ms: int
+    story_id: str
+    url_members: list[str]
+    text_fingerprint: str
+    text_member: str
+    simhash: str
+    title_fingerprint: str | None
+    anchors: list[str]
+    published_digest: str
+    modified_digest: str
+    title_distance: int
+    one_anchor_distance: int
+    two_anchors_distance: int
+    near_duplicates: str
+    record: str
+    source: str
+    retention_ms: int
+    max_length: int
+    recheck_due: int
+    recheck_member: str
+    recheck_ttl_ms: int
+    recheck_trim: int
+    max_index_records: int
+
+
+class UnseenArgs(TypedDict):
+    """The argument of ``lua/unseen.lua``."""
+
+    generations: int
+    members: list[str]
+
+
+class RecheckArgs(TypedDict):
+    """The argument of ``lua/recheck.lua``."""
+
+    now: int
+    limit: int
+    ttl_ms: int
+    offsets: list[int]
+
+
+def _argument(fields: PublishArgs | UnseenArgs | RecheckArgs) -> str:
+    """A script's one argument. Not ASCII-escaped: the record's text reaches the script as it is."""
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _hex64(value: int) -> str:
+    return f"{value:016x}"
 
 
 def _script(name: str) -> str:
@@ -177,7 +238,8 @@ class StoryStore:
             bucket, member = self._url_slot(url)
             members.append(member)
             script_keys += [self.keys.seen_urls(g, bucket) for g in generations]
-        flags = _decode(self._unseen(keys=script_keys, args=[len(generations), *members]))
+        argument = UnseenArgs(generations=len(generations), members=members)
+        flags = _decode(self._unseen(keys=script_keys, args=[_argument(argument)]))
         return [url for url, flag in zip(wanted, flags, strict=True) if flag == "0"]
 
     def mark_seen(self, urls: Sequence[str]) -> None:
@@ -207,8 +269,8 @@ class StoryStore:
         Raises:
             ValueError: the record or the fingerprints are inconsistent.
         """
-        args, script_keys, sid = self._publish_call(record, fp)
-        result = self._publish(keys=script_keys, args=args)
+        argument, script_keys, sid = self._publish_call(record, fp)
+        result = self._publish(keys=script_keys, args=[_argument(argument)])
         event, stream_id, cluster, duplicate_of, revision, reason = (_decode(v) for v in result)
         logger.debug("[%s] %s: %s (%s)", record.get("source"), fp.urls[0], event or "not published", reason)
         return Outcome(
@@ -221,7 +283,7 @@ class StoryStore:
             reason=reason,
         )
 
-    def _publish_call(self, record: Mapping[str, Any], fp: Fingerprints) -> tuple[list[Any], list[str], str]:
+    def _publish_call(self, record: Mapping[str, Any], fp: Fingerprints) -> tuple[PublishArgs, list[str], str]:
         if not fp.urls:
             raise ValueError("Fingerprints.urls is empty: a story needs its canonical URL")
         clash = DECIDED_FIELDS.intersection(record)
@@ -244,7 +306,6 @@ class StoryStore:
         urls = list(dict.fromkeys(fp.urls))
         text_bucket = fp.text % self.buckets
         state_bucket = int(sid, 16) % self.buckets
-        sim = fp.simhash.to_bytes(8, "big")
         anchors = [(band, value) for band, value in enumerate(fp.anchors) if value]
         script_keys = [k.articles, k.recheck]
         script_keys += [k.stories(g, state_bucket) for g in window_gens]
@@ -258,10 +319,6 @@ class StoryStore:
             script_keys += [k.near_band(g, band, value % self.near_buckets) for g in near_gens]
         if fp.title is not None:
             script_keys += [k.title_index(g, fp.title % self.near_buckets) for g in near_gens]
-        # The 4 high bytes of a value are its key inside the bucket (the bucket used the low bits).
-        probes = [value.to_bytes(8, "big")[:4] for _, value in anchors]
-        if fp.title is not None:
-            probes.append(fp.title.to_bytes(8, "big")[:4])
 
         recheck_due = recheck_trim = recheck_ttl = 0
         recheck_member = ""
@@ -273,23 +330,37 @@ class StoryStore:
             )
             recheck_trim = first - self._recheck[-1]
             recheck_ttl = 2 * self._recheck[-1] * 1000
-        args: list[Any] = [
-            len(window_gens), len(urls), len(anchors), len(near_gens), 0 if fp.title is None else 1,
-            window_ttl, near_ttl,
-            sid, bytes.fromhex(sid),
-            fp.text.to_bytes(8, "big"), str(to_signed(fp.text)),
-            sim, (fp.title or 0).to_bytes(8, "big"),
-            _digest4(record.get("published")), _digest4(record.get("modified")),
-            TITLE_DISTANCE, ONE_ANCHOR_DISTANCE, TWO_ANCHORS_DISTANCE,
-            self.dedup.near_duplicates,
-            body, source,
-            int(self.feed.retention.total_seconds() * 1000), self.feed.max_length or 0,
-            recheck_due, recheck_member, recheck_ttl, recheck_trim,
-            MAX_INDEX_RECORDS,
-            *url_members,
-            *probes,
-        ]
-        return args, script_keys, sid
+        # The script keys an anchor or title in its index string by the value's first 4 bytes
+        # (the bucket used the low bits).
+        argument = PublishArgs(
+            window_generations=len(window_gens),
+            near_generations=len(near_gens),
+            window_ttl_ms=window_ttl,
+            near_ttl_ms=near_ttl,
+            story_id=sid,
+            url_members=url_members,
+            text_fingerprint=_hex64(fp.text),
+            text_member=str(to_signed(fp.text)),
+            simhash=_hex64(fp.simhash),
+            title_fingerprint=None if fp.title is None else _hex64(fp.title),
+            anchors=[_hex64(value) for _, value in anchors],
+            published_digest=_digest4(record.get("published")).hex(),
+            modified_digest=_digest4(record.get("modified")).hex(),
+            title_distance=TITLE_DISTANCE,
+            one_anchor_distance=ONE_ANCHOR_DISTANCE,
+            two_anchors_distance=TWO_ANCHORS_DISTANCE,
+            near_duplicates=self.dedup.near_duplicates,
+            record=body,
+            source=source,
+            retention_ms=int(self.feed.retention.total_seconds() * 1000),
+            max_length=self.feed.max_length or 0,
+            recheck_due=recheck_due,
+            recheck_member=recheck_member,
+            recheck_ttl_ms=recheck_ttl,
+            recheck_trim=recheck_trim,
+            max_index_records=MAX_INDEX_RECORDS,
+        )
+        return argument, script_keys, sid
 
     # -- rechecks --------------------------------------------------------------------------
     def recheck_due(self, now: float | None = None, limit: int = 100) -> list[tuple[str, str, str]]:
@@ -303,7 +374,8 @@ class StoryStore:
         when = self.clock() if now is None else now
         members = self._recheck_due(
             keys=[self.keys.recheck],
-            args=[int(when), limit, 2 * self._recheck[-1] * 1000, *self._recheck],
+            args=[_argument(RecheckArgs(now=int(when), limit=limit, ttl_ms=2 * self._recheck[-1] * 1000,
+                                        offsets=list(self._recheck)))],
         )
         due = []
         for member in members:

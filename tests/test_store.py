@@ -254,25 +254,31 @@ def test_a_page_not_published_does_not_hide_copies(store: StoryStore) -> None:
 
 
 class CountingRedis(redis.Redis):
-    """A client that counts the commands it sends (a pipeline counts as one)."""
+    """A client that counts the commands it sends (a pipeline counts as one), and scripts' ARGV."""
 
     calls = 0
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.script_argv: list[int] = []  # ARGV count of each script call
+
     def execute_command(self, *args: Any, **options: Any) -> Any:
         self.calls += 1
+        if args[0] == "EVALSHA":
+            self.script_argv.append(len(args) - 3 - int(args[2]))
         return super().execute_command(*args, **options)
 
 
 def test_unseen_and_publish_are_one_round_trip_each(redis_url: str, redis_client: redis.Redis, keys: Keys,
                                                     clock: Clock) -> None:
-    """unseen() of many URLs and publish() each send one command (a script) to Redis."""
+    """unseen() of many URLs and publish() each send one command (a script with one argument) to Redis."""
     client = CountingRedis(connection_pool=redis.ConnectionPool.from_url(redis_url))
     store = StoryStore(client, keys, clock=clock)
     record = make_record("https://harbour.example/bridge")
     store.unseen(["https://harbour.example/warm-up"])  # loads the script once
     store.publish(make_record("https://harbour.example/warm"), fingerprints(make_record("https://harbour.example/warm")))
-    client.calls = 0
+    client.calls, client.script_argv = 0, []
     assert len(store.unseen([f"https://harbour.example/{i}" for i in range(200)])) == 200
     store.publish(record, fingerprints(record))
-    assert client.calls == 2
+    assert (client.calls, client.script_argv) == (2, [1, 1])
     client.close()

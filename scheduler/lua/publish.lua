@@ -1,39 +1,53 @@
 --[[ publish.lua: decide what one fetched article is (new, a copy, an update, nothing) and
 append its record to the article stream, atomically: "seen" and "published" change together.
 
-Python (scheduler/store.py) computes every key name, TTL and fingerprint; this script only
-reads, compares and writes. 64-bit values travel as 8-byte big-endian strings (Lua numbers
-are doubles); intset members as signed decimal strings.
+Python (scheduler/store.py, PublishArgs) computes every key name, TTL and fingerprint; this
+script only reads, compares and writes. It takes the KEYS below and one argument, ARGV[1], a
+JSON object with the named fields below. 64-bit values travel as 16 hex digits (a JSON number
+is a double and would lose the bits above 2^53) and become 8 raw bytes here; intset members
+travel as signed decimal strings and reach SADD and SISMEMBER unchanged.
 
-KEYS (all share the {prefix} hash tag; generations are listed current first):
+KEYS (all share the {prefix} hash tag; generations are listed current first), where
+G = window_generations, N = near_generations, U = #url_members, A = #anchors and T = 1 with a
+title_fingerprint, else 0:
   1                   the article stream
   2                   the recheck schedule (sorted set)
-  3 .. 2+G            story-state hashes of the story's bucket (G window generations)
+  3 .. 2+G            story-state hashes of the story's bucket
   next G              seen-text intsets of the text's bucket
   next U*G            seen-URL intsets: for each of the U URLs, its bucket's G generations
   next A*N            anchor band strings: for each of the A anchors, its bucket's N near generations
-  next T*N            title index strings of the title's bucket (T = 1 with a title, else 0)
+  next T*N            title index strings of the title's bucket
 
-ARGV:
-  1 G   2 U   3 A   4 N   5 T    counts used to slice KEYS
-  6  window TTL (ms) of the current window generation's keys
-  7  near TTL (ms) of the current near generation's keys
-  8  story id (16 hex)         9 story id (8 bytes: the field in the state hash)
-  10 text fingerprint (8 bytes)   11 the same as a signed decimal (intset member)
-  12 SimHash (8 bytes)         13 title fingerprint (8 bytes, 8 zero bytes without a title)
-  14 published digest (4 bytes)   15 modified digest (4 bytes)
-  16 max SimHash distance of a candidate with an equal title
-  17 ... sharing one anchor      18 ... sharing two or more anchors
-  19 "publish" or "drop": what to do with copies of an earlier story
-  20 the record as JSON, without the fields decided here (ends with "}")
-  21 the record's source
-  22 stream retention (ms)     23 stream MAXLEN (0: none)
-  24 first recheck due (unix s, 0: no recheck)   25 recheck member   26 recheck key TTL (ms)
-  27 recheck entries due before this (unix s) are dropped (never read in time)
-  28 most records an index string keeps (the oldest are dropped beyond it)
-  29 .. 28+U      the URL members (signed decimal), in KEYS order
-  next A          the anchors' 4-byte keys (bytes 1-4 of each anchor), in KEYS order
-  next T          the title's 4-byte key (bytes 1-4 of the title fingerprint)
+ARGV[1] fields (name, JSON type, meaning):
+  window_generations    int          G: live generations of the window (seen URLs, texts, state)
+  near_generations      int          N: live generations of the near window (anchor, title indexes)
+  window_ttl_ms         int          TTL of the current window generation's keys
+  near_ttl_ms           int          TTL of the current near generation's keys
+  story_id              string       the story id, 16 hex digits; its 8 bytes are the state hash field
+  url_members           [string]     the story's URLs (at least one), signed decimal, in KEYS order
+  text_fingerprint      string       exact fingerprint of the normalized text, 16 hex digits
+  text_member           string       the same value as a signed decimal (the seen-text member)
+  simhash               string       SimHash of the text, 16 hex digits
+  title_fingerprint     string|null  fingerprint of the normalized title, 16 hex digits; null: none
+  anchors               [string]     min-hash anchors of the non-empty bands, 16 hex digits each, in
+                                     KEYS order; an anchor's key in its index is its first 4 bytes
+  published_digest      string       digest of the published date, 8 hex digits (zeros: no date)
+  modified_digest       string       digest of the modified date, 8 hex digits (zeros: no date)
+  title_distance        int          max SimHash distance (bits) of a candidate with an equal title
+  one_anchor_distance   int          ... of a candidate sharing one anchor
+  two_anchors_distance  int          ... of a candidate sharing two or more anchors
+  near_duplicates       string       "publish" or "drop": what to do with copies of an earlier story
+  record                string       the record as JSON text, without the fields decided here (ends
+                                     with "}"); appended as it is, never parsed here
+  source                string       the record's source (a field of the stream entry)
+  retention_ms          int          stream entries older than this are trimmed on append
+  max_length            int          stream MAXLEN, approximate (0: none)
+  recheck_due           int          first recheck due (unix s; 0: no recheck)
+  recheck_member        string       the recheck schedule member (JSON text; "" without recheck)
+  recheck_ttl_ms        int          TTL of the recheck schedule
+  recheck_trim          int          recheck entries due before this (unix s) are dropped (never
+                                     read in time)
+  max_index_records     int          most records an index string keeps (the oldest go beyond it)
 
 Record formats:
   state (hash field = story id bytes, value 28 bytes): version(1) flags(1: bit 1 = a
@@ -44,18 +58,40 @@ Record formats:
 Returns {event or "", stream id or "", cluster id hex, duplicate_of hex or "", revision, reason}.
 ]]
 
-local G, U, A, N, T = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local window_ttl, near_ttl = ARGV[6], ARGV[7]
-local sid_hex, sid = ARGV[8], ARGV[9]
-local text, text_member, sim, title = ARGV[10], ARGV[11], ARGV[12], ARGV[13]
-local published, modified = ARGV[14], ARGV[15]
-local title_max, one_max, two_max = tonumber(ARGV[16]), tonumber(ARGV[17]), tonumber(ARGV[18])
-local mode, record, source = ARGV[19], ARGV[20], ARGV[21]
-local retention, maxlen = tonumber(ARGV[22]), tonumber(ARGV[23])
-local recheck_due, recheck_member, recheck_ttl = tonumber(ARGV[24]), ARGV[25], ARGV[26]
-local recheck_trim, max_records = ARGV[27], tonumber(ARGV[28])
-local a_url, a_anchor = 29, 29 + U
-local a_title = a_anchor + A
+local args = cjson.decode(ARGV[1])
+
+-- 16 (or 8) hex digits -> 8 (or 4) raw bytes.
+local function unhex(hex)
+  return (string.gsub(hex, "%x%x", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+-- An integer as a command argument: Lua would format a large number as 1e+15.
+local function int(n)
+  return string.format("%d", n)
+end
+
+local G, N = args.window_generations, args.near_generations
+local url_members, anchors = args.url_members, {}
+for i, hex in ipairs(args.anchors) do anchors[i] = string.sub(unhex(hex), 1, 4) end
+local U, A = #url_members, #anchors
+local T = args.title_fingerprint == cjson.null and 0 or 1
+local window_ttl, near_ttl = int(args.window_ttl_ms), int(args.near_ttl_ms)
+local sid_hex = args.story_id
+local sid = unhex(sid_hex)
+local text, text_member, sim = unhex(args.text_fingerprint), args.text_member, unhex(args.simhash)
+local title = T > 0 and unhex(args.title_fingerprint) or string.rep("\0", 8)
+local title_key = string.sub(title, 1, 4)
+local published, modified = unhex(args.published_digest), unhex(args.modified_digest)
+local title_max, one_max, two_max = args.title_distance, args.one_anchor_distance, args.two_anchors_distance
+local mode, record, source = args.near_duplicates, args.record, args.source
+local retention, maxlen = args.retention_ms, args.max_length
+local recheck_due, recheck_member = args.recheck_due, args.recheck_member
+local recheck_ttl, recheck_trim = int(args.recheck_ttl_ms), int(args.recheck_trim)
+local max_records = args.max_index_records
+
+if #KEYS ~= 2 + 2 * G + U * G + A * N + T * N then
+  return redis.error_reply("publish.lua: " .. #KEYS .. " KEYS do not match the layout the argument describes")
+end
 
 local STATE_VERSION = 1
 local FLAG_DUPLICATE = 1
@@ -91,7 +127,7 @@ end
 -- Whether the i-th URL (0-based) is in any live generation.
 local function url_seen(i)
   for g = 0, G - 1 do
-    if redis.call("SISMEMBER", KEYS[k_url + i * G + g], ARGV[a_url + i]) == 1 then return true end
+    if redis.call("SISMEMBER", KEYS[k_url + i * G + g], url_members[i + 1]) == 1 then return true end
   end
   return false
 end
@@ -99,7 +135,7 @@ end
 local function mark_seen()
   for i = 0, U - 1 do
     local key = KEYS[k_url + i * G]
-    redis.call("SADD", key, ARGV[a_url + i])
+    redis.call("SADD", key, url_members[i + 1])
     redis.call("PEXPIRE", key, window_ttl)
   end
   redis.call("SADD", KEYS[k_text], text_member)
@@ -110,7 +146,7 @@ end
 local function remember_urls()
   for i = 0, U - 1 do
     if not url_seen(i) then
-      redis.call("SADD", KEYS[k_url + i * G], ARGV[a_url + i])
+      redis.call("SADD", KEYS[k_url + i * G], url_members[i + 1])
       redis.call("PEXPIRE", KEYS[k_url + i * G], window_ttl)
     end
   end
@@ -135,8 +171,8 @@ end
 
 local function index(cluster)
   local tail = sim .. cluster
-  for a = 0, A - 1 do add_record(KEYS[k_anchor + a * N], ARGV[a_anchor + a] .. tail) end
-  if T > 0 then add_record(KEYS[k_title], ARGV[a_title] .. tail) end
+  for a = 0, A - 1 do add_record(KEYS[k_anchor + a * N], anchors[a + 1] .. tail) end
+  if T > 0 then add_record(KEYS[k_title], title_key .. tail) end
 end
 
 local function append(event, cluster_hex, duplicate_of, revision, changes)
@@ -157,7 +193,7 @@ end
 
 -- The cluster (8 bytes) of the earlier story this text copies, if any.
 -- Candidates share a min-hash anchor or the normalized title; the more anchors they share,
--- the farther their SimHash may be (limits in ARGV 16-18).
+-- the farther their SimHash may be (title_distance, one_anchor_distance, two_anchors_distance).
 local function nearest()
   local found = {}  -- simhash..cluster -> {anchors = n, bands = {}, title = bool}
   local function scan(key, probe, band)
@@ -181,9 +217,9 @@ local function nearest()
     end
   end
   for a = 0, A - 1 do
-    for g = 0, N - 1 do scan(KEYS[k_anchor + a * N + g], ARGV[a_anchor + a], a) end
+    for g = 0, N - 1 do scan(KEYS[k_anchor + a * N + g], anchors[a + 1], a) end
   end
-  for g = 0, T * N - 1 do scan(KEYS[k_title + g], ARGV[a_title], nil) end
+  for g = 0, T * N - 1 do scan(KEYS[k_title + g], title_key, nil) end
 
   local best, best_anchors, best_d = nil, -1, 65
   for id, entry in pairs(found) do
