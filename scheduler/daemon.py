@@ -222,7 +222,8 @@ class Supervisor:
         cmd = [sys.executable, "-P", "-m", "newsmon.scheduler.cli"]
         if self.config_path is not None:
             cmd += ["--config", str(self.config_path)]
-        return [*cmd, "worker", "--name", slot.name, "--supervised"]
+        # The workers log at the daemon's level, whichever of flag, environment or file set it.
+        return [*cmd, "--log-level", self.config.log_level, "worker", "--name", slot.name, "--supervised"]
 
     async def _spawn(self, slot: _Slot) -> None:
         env = dict(os.environ, REDIS_URL=self.redis_url, NEWSMON_DATA_DIR=str(self.config.data_dir))

@@ -43,17 +43,28 @@ def add_verb(verbs: Verbs, common: argparse.ArgumentParser, name: str, func: Han
     return sub
 
 
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: Libraries that narrate every crawl at INFO; newsmon's own lines say what matters.
+_CHATTY = ("scrapy", "twisted", "apscheduler", "trafilatura", "htmldate", "courlan", "asyncio")
+
+
 def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if level.upper() != "DEBUG":
-        # Scrapy and Twisted narrate every crawl at INFO; newsmon's own lines say what matters.
-        for name in ("scrapy", "twisted", "apscheduler", "trafilatura", "htmldate", "courlan", "asyncio"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+    """Log to stderr at ``level`` until the settings are read (then :func:`set_log_level`).
+
+    A level that is not one (``NEWSMON_LOG_LEVEL=verbose``) logs at INFO for now: reading the
+    settings reports it as a configuration error, naming the variable.
+    """
+    logging.basicConfig(format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr)
     logging.captureWarnings(True)
+    set_log_level(level)
+
+
+def set_log_level(level: str) -> None:
+    """Log at ``level`` from now on (the settings' ``log_level``, once they are read)."""
+    level = level.upper() if level.upper() in _LEVELS else "INFO"
+    logging.getLogger().setLevel(level)
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(logging.NOTSET if level == "DEBUG" else logging.WARNING)
 
 
 def load_settings(args: argparse.Namespace) -> Config:
@@ -64,6 +75,7 @@ def load_settings(args: argparse.Namespace) -> Config:
     config = load_config(path, os.environ)
     if getattr(args, "log_level", None):
         config = dataclasses.replace(config, log_level=args.log_level.upper())
+    set_log_level(config.log_level)
     return config
 
 
