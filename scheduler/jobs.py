@@ -4,15 +4,19 @@ Nothing is popped destructively. A worker reads a job (it becomes pending under 
 name), keeps it alive while it works (``XCLAIM ... JUSTID`` resets its idle time), and
 acknowledges it only when the crawl finished. A job whose worker died stays pending; after the
 lease it is claimed by another worker with ``XAUTOCLAIM``, or re-read at once by a replacement
-worker of the same name. At most one job per source is queued at a time.
+worker of the same name. At most one job per source is in the stream at a time: its marker
+(``lua/enqueue.lua``) names the job and lives exactly as long as it, however long the crawl.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from importlib import resources
+from typing import TypedDict
 
 import redis
 
@@ -29,6 +33,14 @@ class Job:
     source: str
     kind: str  # "poll" or "recheck"
     enqueued_at: float
+
+
+class EnqueueArgs(TypedDict):
+    """The argument of ``lua/enqueue.lua``."""
+
+    source: str
+    kind: str
+    enqueued_at: str
 
 
 def _decode(entry_id: bytes | str, fields: dict[bytes, bytes]) -> Job:
@@ -49,6 +61,8 @@ class JobQueue:
         self.keys = keys
         self.lease_ms = max(1000, int(lease.total_seconds() * 1000))
         self._group_ready = False
+        script = resources.files("newsmon.scheduler").joinpath("lua/enqueue.lua").read_text(encoding="utf-8")
+        self._enqueue = client.register_script(script)
 
     def ensure_group(self) -> None:
         if self._group_ready:
@@ -63,13 +77,11 @@ class JobQueue:
     def enqueue(self, source: str, kind: str = "poll") -> bool:
         """Queue a job for ``source`` unless one is already queued or running."""
         self.ensure_group()
-        marker = self.keys.job_pending(source)
-        if not self.client.set(marker, "1", nx=True, px=self.lease_ms * 2):
-            logger.debug("[%s] a poll job is already queued; not queuing another", source)
+        argument = EnqueueArgs(source=source, kind=kind, enqueued_at=f"{time.time():.3f}")
+        queued = self._enqueue(keys=[self.keys.jobs, self.keys.job_pending(source)], args=[json.dumps(argument)])
+        if queued is None:
+            logger.debug("[%s] a poll job is already queued or running; not queuing another", source)
             return False
-        self.client.xadd(
-            self.keys.jobs, {"source": source, "kind": kind, "enqueued_at": f"{time.time():.3f}"}
-        )
         return True
 
     def claim(self, consumer: str, count: int = 8, block_ms: int = 1000) -> list[Job]:

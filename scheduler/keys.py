@@ -35,7 +35,7 @@ class Keys:
         return f"{self.tag}:jobs"
 
     def job_pending(self, source: str) -> str:
-        """Set while a poll job for ``source`` is queued or running (string, TTL = job lease)."""
+        """The stream ID of the poll job of ``source`` while it is queued or running (string, no TTL)."""
         return f"{self.tag}:job:{source}"
 
     # -- dedup state -----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import redis
@@ -74,3 +75,30 @@ def test_prefixes_keep_installations_apart(redis_client: redis.Redis, keys: Keys
         assert JobQueue(redis_client, other, timedelta(minutes=1)).claim("w", block_ms=10) == []
     finally:
         redis_client.delete(other.jobs)
+
+
+def test_a_job_held_longer_than_its_lease_keeps_its_source_busy(redis_client: redis.Redis, keys: Keys) -> None:
+    """A slow crawl that outlives several leases (renewed by its worker) still blocks a second job
+    for its source: the marker lives as long as the job, not a multiple of the lease."""
+    queue = JobQueue(redis_client, keys, timedelta(seconds=1))
+    assert queue.enqueue("slow")
+    jobs = queue.claim("w1", count=8, block_ms=10)
+    for _ in range(5):  # 2.5 s: the marker used to expire after two leases (2 s)
+        queue.extend("w1", jobs)
+        assert not queue.enqueue("slow")
+        time.sleep(0.5)  # letting leases run out, not waiting on a race
+    assert not queue.enqueue("slow")
+    queue.ack(jobs)
+    assert queue.enqueue("slow")
+
+
+def test_a_marker_whose_job_is_gone_does_not_block_its_source(redis_client: redis.Redis, keys: Keys) -> None:
+    """A marker left without its job (the stream entry deleted by hand, an old marker) is replaced."""
+    queue = JobQueue(redis_client, keys, timedelta(minutes=1))
+    assert queue.enqueue("wire-en")
+    [job] = queue.claim("w1", count=8, block_ms=10)
+    redis_client.xdel(keys.jobs, job.stream_id)
+    assert queue.enqueue("wire-en")
+    redis_client.set(keys.job_pending("wire-fr"), "1")  # the marker of an older newsmon
+    assert queue.enqueue("wire-fr")
+    assert sorted(j.source for j in queue.claim("w2", count=8, block_ms=10)) == ["wire-en", "wire-fr"]

@@ -1,4 +1,4 @@
-"""The store's Lua scripts: their named arguments, and what they store and append, byte for byte.
+"""The Lua scripts (store and job queue): their named arguments, and what they store and append, byte for byte.
 
 Existing installations keep their state across upgrades, so the format tests pin what is
 stored, whatever the way the scripts are called; the protocol tests hold the Python structures
@@ -20,6 +20,7 @@ import pytest
 import redis
 
 from newsmon.crawler.fingerprint import hash64, to_signed
+from newsmon.scheduler.jobs import EnqueueArgs
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.store import (
     NEAR_BUCKETS_DIVISOR,
@@ -118,7 +119,8 @@ def test_record_reaches_the_stream_byte_for_byte(redis_client: redis.Redis, keys
 
 #: One documented field of a script's JSON argument: two spaces, name, JSON type, meaning.
 FIELD_LINE = re.compile(r"  ([a-z][a-z0-9_]*) +(\S+) {2,}\S")
-SCRIPTS = [("publish.lua", PublishArgs), ("unseen.lua", UnseenArgs), ("recheck.lua", RecheckArgs)]
+SCRIPTS = [("publish.lua", PublishArgs), ("unseen.lua", UnseenArgs), ("recheck.lua", RecheckArgs),
+           ("enqueue.lua", EnqueueArgs)]
 
 
 def _source(script: str) -> str:
