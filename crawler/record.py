@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from newsmon import SCHEMA_VERSION
-from newsmon.crawler.extract import Article
+from newsmon.crawler.extraction import Article
 from newsmon.crawler.fingerprint import story_id
 from newsmon.crawler.urls import InvalidURL, canonicalize, choose_canonical, clean_url
 

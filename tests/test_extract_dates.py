@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from newsmon.crawler.extraction_dates import (
+from newsmon.crawler.extraction.dates import (
     CLOCK_SKEW,
     DateCandidate,
     UrlDate,

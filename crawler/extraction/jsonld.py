@@ -19,10 +19,10 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml.html import HtmlElement
 
-from newsmon.crawler.extraction_dates import DateCandidate, parse_date
+from newsmon.crawler.extraction.dates import DateCandidate, parse_date
 
 if TYPE_CHECKING:
-    from newsmon.crawler.metadata import PageMetadata
+    from newsmon.crawler.extraction.metadata import PageMetadata
 
 logger = logging.getLogger(__name__)
 

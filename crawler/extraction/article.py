@@ -2,12 +2,12 @@
 
 :func:`extract` turns a fetched page into an :class:`Article` or raises :class:`NotAnArticle`.
 The page is decoded and parsed once; the lxml tree feeds the metadata readers
-(:mod:`newsmon.crawler.metadata`), trafilatura's body extraction, and the cleanup rules
-(:mod:`newsmon.crawler.extraction_body`). Metadata is merged from, in order of precedence:
+(:mod:`newsmon.crawler.extraction.metadata`), trafilatura's body extraction, and the cleanup rules
+(:mod:`newsmon.crawler.extraction.body`). Metadata is merged from, in order of precedence:
 per-source selectors, JSON-LD, OpenGraph, other meta tags, microdata and ``<time>``, the feed
 entry, the URL, and trafilatura's date finder (htmldate) as a last resort. Every value records
 where it came from when that matters to users (``published_from``, ``body_from``). Dates are
-aware UTC; a date without an offset is taken as UTC (see :mod:`newsmon.crawler.extraction_dates`
+aware UTC; a date without an offset is taken as UTC (see :mod:`newsmon.crawler.extraction.dates`
 for the date rules and their precedence).
 
 trafilatura runs with ``fast=True`` (no readability/jusText comparison) and ``favor_recall=True``:
@@ -33,8 +33,8 @@ from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
-from newsmon.crawler.extraction_body import PageIndex, clean_body, keep_embedded_posts
-from newsmon.crawler.extraction_dates import (
+from newsmon.crawler.extraction.body import PageIndex, clean_body, keep_embedded_posts
+from newsmon.crawler.extraction.dates import (
     DateCandidate,
     choose_modified,
     choose_published,
@@ -42,10 +42,10 @@ from newsmon.crawler.extraction_dates import (
     parse_date,
     url_candidate,
 )
-from newsmon.crawler.extraction_language import resolve_language
-from newsmon.crawler.extraction_pagetype import BodyStats, access, body_stats, classify
+from newsmon.crawler.extraction.language import resolve_language
+from newsmon.crawler.extraction.metadata import PageMetadata, dedupe, read_metadata, split_authors
+from newsmon.crawler.extraction.pagetype import BodyStats, access, body_stats, classify
 from newsmon.crawler.items import Entry
-from newsmon.crawler.metadata import PageMetadata, dedupe, read_metadata, split_authors
 from newsmon.settings.model import ExtractionSettings, SelectorOverrides
 
 logger = logging.getLogger(__name__)
@@ -370,7 +370,7 @@ def _dates(
     url: str,
     now: datetime,
 ) -> tuple[DateCandidate | None, DateCandidate | None]:
-    """The chosen publication and modification dates (see :mod:`newsmon.crawler.extraction_dates`)."""
+    """The chosen publication and modification dates (see :mod:`newsmon.crawler.extraction.dates`)."""
     candidates = _published_candidates(meta, entry, _selector_date(tree, selectors.date if selectors else None), url)
     if not candidates:
         guess = _htmldate_guess(tree, url, now)
