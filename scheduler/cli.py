@@ -335,7 +335,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from newsmon.crawler.extract import NotAnArticle, extract
+    from newsmon.crawler.extraction import NotAnArticle, extract
 
     config = _load(args)
     target = args.target
