@@ -233,7 +233,7 @@ def test_jsonld_article_body_when_trafilatura_fails(monkeypatch: pytest.MonkeyPa
     def fail(*_args: object, **_kwargs: object) -> None:
         raise ValueError("broken tree")
 
-    monkeypatch.setattr("newsmon.crawler.extraction.article.trafilatura.bare_extraction", fail)
+    monkeypatch.setattr("newsmon.crawler.extraction.adapter.trafilatura.bare_extraction", fail)
     body_text = " ".join(["The volunteers kept the reading room open through the winter."] * 6)
     head = (
         '<script type="application/ld+json">'

@@ -23,6 +23,18 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+
+from lxml.html import HtmlElement
+
+from newsmon.crawler.extraction.adapter import htmldate_guess
+from newsmon.crawler.extraction.selectors import select
+from newsmon.crawler.items import Entry
+from newsmon.settings.model import SelectorOverrides
+
+if TYPE_CHECKING:
+    # Only a type here; importing it at run time would be circular (the readers build candidates).
+    from newsmon.crawler.extraction.metadata import PageMetadata
 
 CLOCK_SKEW = timedelta(minutes=15)  # a published date later than now + this is rejected
 URL_DAY_TOLERANCE = timedelta(days=1)  # time zones put a URL day up to a day from the UTC day
@@ -146,9 +158,9 @@ _URL_COMPACT = re.compile(r"(?<![\d])((?:19|20)\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\
 _URL_YM = re.compile(r"/((?:19|20)\d\d)/(0?[1-9]|1[0-2])/")
 
 
-
 #: Every value ``published_from`` can take, in precedence order (the record schema lists them).
 DATE_SOURCES = ("selector", "jsonld", "opengraph", "meta", "microdata", "time", "feed", "url", "htmldate")
+
 
 @dataclass(frozen=True, slots=True)
 class DateCandidate:
@@ -363,4 +375,68 @@ def choose_modified(
         if published is not None and candidate.value < published.value:
             continue
         return candidate
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# a page's candidates
+
+
+def page_dates(
+    tree: HtmlElement,
+    meta: PageMetadata,
+    entry: Entry | None,
+    *,
+    selectors: SelectorOverrides | None,
+    url: str,
+    now: datetime,
+) -> tuple[DateCandidate | None, DateCandidate | None]:
+    """The chosen publication and modification dates of a page.
+
+    Candidates come from the date selector, the metadata readers, the feed entry and the URL;
+    htmldate is asked only when none of them has a date.
+    """
+    candidates = _published_candidates(meta, entry, _selector_date(tree, selectors.date if selectors else None), url)
+    if not candidates:
+        guess = _htmldate_candidate(tree, url, now)
+        candidates = [guess] if guess else []
+    published = choose_published(candidates, date_from_url(url), now)
+    modified_candidates = list(meta.modified)
+    if entry is not None and entry.updated is not None:
+        modified_candidates.append(DateCandidate(as_utc(entry.updated), "feed"))
+    return published, choose_modified(modified_candidates, published, now)
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` in UTC; a naive value is taken as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _published_candidates(
+    meta: PageMetadata, entry: Entry | None, selected: DateCandidate | None, url: str
+) -> list[DateCandidate]:
+    candidates = [selected] if selected else []
+    candidates.extend(meta.published)
+    if entry is not None and entry.published is not None:
+        candidates.append(DateCandidate(as_utc(entry.published), "feed"))
+    from_url = url_candidate(date_from_url(url))
+    if from_url is not None:
+        candidates.append(from_url)
+    return candidates
+
+
+def _htmldate_candidate(tree: HtmlElement, url: str, now: datetime) -> DateCandidate | None:
+    """htmldate's guess, for pages without any structured or URL date."""
+    parsed = parse_date(htmldate_guess(tree, url, now))
+    return DateCandidate(parsed[0], "htmldate", has_time=False) if parsed else None
+
+
+def _selector_date(tree: HtmlElement, selector: str | None) -> DateCandidate | None:
+    if not selector:
+        return None
+    for element in select(tree, selector):
+        for value in (element.get("datetime"), element.get("content"), element.text_content()):
+            parsed = parse_date(value)
+            if parsed:
+                return DateCandidate(parsed[0], "selector", parsed[1])
     return None

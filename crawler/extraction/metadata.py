@@ -1,6 +1,6 @@
 """Structured metadata readers: JSON-LD, OpenGraph and other meta tags, microdata, ``<time>``.
 
-Everything here reads an lxml tree that :mod:`newsmon.crawler.extraction.article` parsed once; nothing here
+Everything here reads an lxml tree that :mod:`newsmon.crawler.extraction.decoding` parsed once; nothing here
 imports trafilatura (the JSON-LD reader lives in :mod:`newsmon.crawler.extraction.jsonld`).
 :func:`read_metadata` returns every candidate it found, each with its source, in the order of
 precedence of the sources; :mod:`newsmon.crawler.extraction.article` merges them with the feed entry and the
