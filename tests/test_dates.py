@@ -7,6 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from newsmon.crawler.dates import ParsedDate, parse_date, read_date
+from newsmon.crawler.discovery import parse_feed
+from newsmon.crawler.extraction import extract
+
+NOW = datetime(2024, 6, 1, tzinfo=UTC)
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, micro: int = 0) -> datetime:
@@ -142,3 +146,45 @@ def test_w3c_partial_dates_name_no_day(text: str, expected: datetime) -> None:
 def test_naive_value_is_taken_as_utc() -> None:
     """A date and time without an offset is read as UTC, not as the machine's local time."""
     assert parse_date("2024-03-14T08:30:00") == datetime(2024, 3, 14, 8, 30, tzinfo=UTC)
+
+
+AGREEMENT = [
+    "Mon, 05 Feb 2024 10:00:00 CEST",
+    "Mon, 05 Feb 2024 10:00:00 EST",
+    "2024-02-05T10:00:00+01:00",
+    "lun., 05 févr. 2024 10:00:00 +0100",
+    "Seg, 05 fev 2024 10:00:00 -0300",
+    "05 março 2024 10:00:00 +0100",
+    "1707127200",
+]
+
+
+def _feed_date(text: str) -> datetime | None:
+    item = f"<item><title>T</title><link>https://news.example/a</link><pubDate>{text}</pubDate></item>"
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{item}</channel></rss>'
+    return parse_feed(body.encode(), "https://news.example/feed.xml", now=NOW).entries[0].published
+
+
+def _page_date(text: str) -> datetime | None:
+    paragraphs = "".join(
+        f"<p>Paragraph {n}: the council met on Monday to discuss the bridge, the budget and the "
+        "library, and residents asked questions for most of the evening.</p>"
+        for n in range(4)
+    )
+    html = (
+        f'<html lang="en"><head><title>Council meets</title>'
+        f'<meta property="article:published_time" content="{text}"></head>'
+        f"<body><article><h1>Council meets</h1>{paragraphs}</article></body></html>"
+    )
+    article = extract(html, "https://news.example/council-meets", now=NOW)
+    assert article.published_from == "opengraph"
+    return article.published
+
+
+@pytest.mark.parametrize("text", AGREEMENT)
+def test_feeds_and_pages_read_the_same_instant(text: str) -> None:
+    """A feed item's pubDate and a page's article:published_time with the same text give the same instant."""
+    expected = parse_date(text)
+    assert expected is not None
+    assert _feed_date(text) == expected
+    assert _page_date(text) == expected

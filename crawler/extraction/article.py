@@ -19,10 +19,11 @@ from datetime import UTC, datetime
 
 from lxml.html import HtmlElement
 
+from newsmon.crawler.dates import to_utc
 from newsmon.crawler.extraction import fields
 from newsmon.crawler.extraction.adapter import body_text, trafilatura_body
 from newsmon.crawler.extraction.body import PageIndex, clean_body, keep_embedded_posts
-from newsmon.crawler.extraction.dates import as_utc, page_dates
+from newsmon.crawler.extraction.dates import page_dates
 from newsmon.crawler.extraction.decoding import parse_html
 from newsmon.crawler.extraction.jsonld import dedupe
 from newsmon.crawler.extraction.language import resolve_language
@@ -96,7 +97,7 @@ def extract(
     Raises:
         NotAnArticle: the page is an index, video, gallery or error page, or has too little text.
     """
-    now = as_utc(now) if now is not None else datetime.now(UTC)
+    now = to_utc(now) if now is not None else datetime.now(UTC)
     tree = parse_html(html)
     if tree is None:
         raise NotAnArticle("no-text", "the document is not HTML")
