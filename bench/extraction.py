@@ -8,7 +8,7 @@ this script
 
 1. times trafilatura's own extraction (library defaults, and comments off) through the shared
    runner ``../shared/bench/run_extractors.py``, in a subprocess pinned to the same CPU, and
-   newsmon's :func:`~newsmon.crawler.extract.extract` with the same protocol (pages decoded to
+   newsmon's :func:`~newsmon.crawler.extraction.extract` with the same protocol (pages decoded to
    ``str`` before timing, untimed warm-up pages, a timed pass is the sum of per-page wall time,
    network blocked), in ``--rounds`` interleaved rounds of one pass each, so that load from other
    work on the machine hits every extractor alike; speeds are the best pass, the ratio the median
@@ -127,7 +127,7 @@ class NewsmonRunner:
     """Times newsmon's extraction with the shared runner's protocol, one pass per call."""
 
     def __init__(self, pages: list[tuple[str, str, str]], warmup: int, now: datetime) -> None:
-        from newsmon.crawler.extract import NotAnArticle, extract
+        from newsmon.crawler.extraction import NotAnArticle, extract
 
         self.pages = pages
         self.now = now
@@ -181,8 +181,8 @@ def best_cpu_speed(passes: list[dict[str, Any]], pages: int) -> float:
 
 
 def date_report(pages: list[tuple[str, str, str]], results: dict[str, Any], now: datetime) -> list[str]:
-    from newsmon.crawler.extract import Article
-    from newsmon.crawler.extraction_dates import CLOCK_SKEW, DateCandidate, agrees_with_url, date_from_url
+    from newsmon.crawler.extraction import Article
+    from newsmon.crawler.extraction.dates import CLOCK_SKEW, DateCandidate, agrees_with_url, date_from_url
 
     with_date = [p for p in pages if _ISO_DATE.search(p[2]) or _WRITTEN_DATE.search(p[2])]
     articles = {k: v for k, v in results.items() if isinstance(v, Article)}

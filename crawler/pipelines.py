@@ -16,7 +16,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from newsmon.crawler.context import CrawlContext, context_of
-from newsmon.crawler.extract import Article, NotAnArticle, extract
+from newsmon.crawler.extraction import Article, NotAnArticle, extract
 from newsmon.crawler.fingerprint import Fingerprints
 from newsmon.crawler.record import article_record, story_key
 from newsmon.crawler.spiders.poll import Page

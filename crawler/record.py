@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from newsmon.crawler.extract import Article
+from newsmon.crawler.extraction import Article
 from newsmon.crawler.fingerprint import story_id
 from newsmon.crawler.urls import InvalidURL, canonicalize, choose_canonical, clean_url
 

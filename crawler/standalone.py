@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from newsmon.crawler.extract import extract
+from newsmon.crawler.extraction import extract
 from newsmon.crawler.record import article_record, story_key
 from newsmon.crawler.topic import TopicMatcher
 from newsmon.settings.model import Config

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsmon.crawler.extract import Article, NotAnArticle, decode_html, extract
+from newsmon.crawler.extraction import Article, NotAnArticle, decode_html, extract
 from newsmon.crawler.items import Entry
 from newsmon.settings.model import ExtractionSettings, SelectorOverrides
 
@@ -233,7 +233,7 @@ def test_jsonld_article_body_when_trafilatura_fails(monkeypatch: pytest.MonkeyPa
     def fail(*_args: object, **_kwargs: object) -> None:
         raise ValueError("broken tree")
 
-    monkeypatch.setattr("newsmon.crawler.extract.trafilatura.bare_extraction", fail)
+    monkeypatch.setattr("newsmon.crawler.extraction.adapter.trafilatura.bare_extraction", fail)
     body_text = " ".join(["The volunteers kept the reading room open through the winter."] * 6)
     head = (
         '<script type="application/ld+json">'
@@ -483,7 +483,7 @@ def test_mostly_utf8_with_stray_bytes() -> None:
 
 def test_short_windows_1252_page_with_curly_quotes_is_not_read_as_a_baltic_code_page() -> None:
     """A short undeclared windows-1252 page with typographic punctuation decodes as windows-1252."""
-    from newsmon.crawler.extract import decode_html
+    from newsmon.crawler.extraction import decode_html
 
     page = "<html><body><p>La crème du café naïf \u2019était\u2019 servie \u2014 très chaude.</p></body></html>"
     assert decode_html(page.encode("cp1252")) == page

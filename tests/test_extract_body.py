@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from newsmon.crawler.extract import parse_html
-from newsmon.crawler.extraction_body import (
+from newsmon.crawler.extraction import parse_html
+from newsmon.crawler.extraction.body import (
     PageIndex,
     block_text,
     clean_body,

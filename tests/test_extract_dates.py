@@ -1,4 +1,4 @@
-"""Date parsing, URL dates and the rules that choose ``published`` and ``modified``."""
+"""URL dates and the rules that choose a page's ``published`` and ``modified`` (parsing: test_dates.py)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from newsmon.crawler.extraction_dates import (
+from newsmon.crawler.extraction.dates import (
     CLOCK_SKEW,
     DateCandidate,
     UrlDate,
+    candidate,
     choose_modified,
     choose_published,
     date_from_url,
-    parse_date,
     url_candidate,
 )
 
@@ -22,49 +22,6 @@ NOW = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, micro: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected", "has_time"),
-    [
-        ("2024-03-14T09:30:00+01:00", utc(2024, 3, 14, 8, 30), True),
-        ("2024-03-14T08:30:00Z", utc(2024, 3, 14, 8, 30), True),
-        ("2024-03-14T08:30:00.250Z", utc(2024, 3, 14, 8, 30, 0, 250000), True),
-        ("2024-03-14T03:30:00-0500", utc(2024, 3, 14, 8, 30), True),
-        ("2024-03-14 08:30:00", utc(2024, 3, 14, 8, 30), True),
-        ("2024-03-14 09:30:00 +01:00", utc(2024, 3, 14, 8, 30), True),
-        ("2024-03-14", utc(2024, 3, 14), False),
-        ("20240314", utc(2024, 3, 14), False),
-        ("20240314T083000", utc(2024, 3, 14, 8, 30), True),
-        ("Thu, 14 Mar 2024 08:30:00 GMT", utc(2024, 3, 14, 8, 30), True),
-        ("Thu, 14 Mar 2024 09:30:00 +0100", utc(2024, 3, 14, 8, 30), True),
-        ("1710405000", utc(2024, 3, 14, 8, 30), True),
-        ("1710405000000", utc(2024, 3, 14, 8, 30), True),
-        ("March 14, 2024", utc(2024, 3, 14), False),
-        ("Mar. 14, 2024, 8:30 p.m.", utc(2024, 3, 14, 20, 30), True),
-        ("14 March 2024 08:30", utc(2024, 3, 14, 8, 30), True),
-        ("14 mars 2024 à 08h30", utc(2024, 3, 14, 8, 30), True),
-        ("jeudi 14 mars 2024", utc(2024, 3, 14), False),
-        ("Publié le 7 octobre 2023", utc(2023, 10, 7), False),
-        ("1er avril 2023", utc(2023, 4, 1), False),
-    ],
-)
-def test_parse_date_formats(text: str, expected: datetime, has_time: bool) -> None:
-    """Markup date formats parse to the same instant in aware UTC, remembering whether a time was given."""
-    assert parse_date(text) == (expected, has_time)
-
-
-def test_naive_value_is_taken_as_utc() -> None:
-    """A date and time without an offset is read as UTC, not as the machine's local time."""
-    value, _ = parse_date("2024-03-14T08:30:00") or (None, None)
-    assert value == utc(2024, 3, 14, 8, 30)
-    assert value.tzinfo is UTC
-
-
-@pytest.mark.parametrize("text", ["", "   ", "soon", "0001-01-01T00:00:00Z", "2024-13-45", "32 March 2024", None])
-def test_parse_date_rejects_non_dates(text: str | None) -> None:
-    """Empty values, words, placeholder years and impossible days give no date."""
-    assert parse_date(text) is None
 
 
 @pytest.mark.parametrize(
@@ -206,3 +163,10 @@ def test_url_candidate_needs_a_full_date() -> None:
     """Only a URL with a day gives a date candidate."""
     assert url_candidate(UrlDate(date(2024, 1, 1), day=False)) is None
     assert url_candidate(UrlDate(date(2024, 1, 28), day=True)) == DateCandidate(utc(2024, 1, 28), "url", has_time=False)
+
+
+def test_year_or_month_alone_is_no_candidate() -> None:
+    """A W3C partial date (``2024``, ``2024-02``) cannot date an article; a full day can."""
+    assert candidate("2024", "jsonld") is None
+    assert candidate("2024-02", "meta") is None
+    assert candidate("2024-02-05", "meta") == DateCandidate(utc(2024, 2, 5), "meta", has_time=False)

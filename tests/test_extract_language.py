@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsmon.crawler.extraction_language import detect_language, resolve_language
+from newsmon.crawler.extraction.language import detect_language, resolve_language
 
 ENGLISH = (
     "The council said on Tuesday that the new bridge would open to cyclists in the spring, after the "

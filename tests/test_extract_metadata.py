@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from newsmon.crawler.extract import parse_html
-from newsmon.crawler.metadata import PageMetadata, read_metadata, split_authors
+from newsmon.crawler.extraction import parse_html
+from newsmon.crawler.extraction.metadata import PageMetadata, read_metadata, split_authors
 
 URL = "https://courier.example/news/2024/03/14/bridge-opens"
 FILLER = "<p>" + "The bridge opened on a bright morning and riders crossed in both directions. " * 3 + "</p>"

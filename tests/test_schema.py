@@ -173,7 +173,7 @@ def test_non_objects_are_rejected(value: object) -> None:
 
 def test_schema_admits_every_date_source_extraction_produces() -> None:
     """The schema's published_from values are exactly those extraction can produce."""
-    from newsmon.crawler.extraction_dates import DATE_SOURCES
+    from newsmon.crawler.extraction.dates import DATE_SOURCES
     from newsmon.scheduler.feed import record_schema
 
     allowed = record_schema()["properties"]["published_from"]["enum"]

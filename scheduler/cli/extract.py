@@ -24,7 +24,7 @@ def register(verbs: Verbs, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from newsmon.crawler.extract import NotAnArticle
+    from newsmon.crawler.extraction import NotAnArticle
     from newsmon.crawler.standalone import FetchError, fetch_page, page_record
 
     config = load_settings(args)

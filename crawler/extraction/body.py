@@ -5,7 +5,7 @@ trafilatura returns the body as a small XML tree (``p``, ``head``, ``list``/``it
 removes or adds blocks. Every rule was kept because it raised F1 on the ScrapingHub benchmark
 (see ``bench/extraction.py`` and the measured effects at :data:`RULES`); none names a site.
 
-This module imports lxml only; :mod:`newsmon.crawler.extract` owns the trafilatura calls.
+This module imports lxml only; :mod:`newsmon.crawler.extraction.adapter` owns the trafilatura calls.
 """
 
 from __future__ import annotations

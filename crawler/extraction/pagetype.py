@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from lxml import etree
 from lxml.etree import _Element
 
-from newsmon.crawler.extraction_body import PageIndex, block_text, key, words
-from newsmon.crawler.metadata import PageMetadata
+from newsmon.crawler.extraction.body import PageIndex, block_text, key, words
+from newsmon.crawler.extraction.metadata import PageMetadata
 
 ERROR_PAGE_MAX_CHARS = 2000
 VIDEO_MAX_CHARS = 1000

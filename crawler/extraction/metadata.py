@@ -1,9 +1,9 @@
 """Structured metadata readers: JSON-LD, OpenGraph and other meta tags, microdata, ``<time>``.
 
-Everything here reads an lxml tree that :mod:`newsmon.crawler.extract` parsed once; nothing here
-imports trafilatura (the JSON-LD reader lives in :mod:`newsmon.crawler.extraction_jsonld`).
+Everything here reads an lxml tree that :mod:`newsmon.crawler.extraction.decoding` parsed once; nothing here
+imports trafilatura (the JSON-LD reader lives in :mod:`newsmon.crawler.extraction.jsonld`).
 :func:`read_metadata` returns every candidate it found, each with its source, in the order of
-precedence of the sources; :mod:`newsmon.crawler.extract` merges them with the feed entry and the
+precedence of the sources; :mod:`newsmon.crawler.extraction.article` merges them with the feed entry and the
 extracted text.
 
 Sources, highest first: ``jsonld`` (the page's ``Article``-like node), ``opengraph``
@@ -23,8 +23,8 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 from lxml.html import HtmlElement
 
-from newsmon.crawler.extraction_dates import DateCandidate
-from newsmon.crawler.extraction_jsonld import add_date, dedupe, keywords, language_code, read_jsonld, split_authors
+from newsmon.crawler.extraction.dates import DateCandidate
+from newsmon.crawler.extraction.jsonld import add_date, dedupe, keywords, language_code, read_jsonld, split_authors
 
 logger = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml.html import HtmlElement
 
-from newsmon.crawler.extraction_dates import DateCandidate, parse_date
+from newsmon.crawler.extraction.dates import DateCandidate, candidate
 
 if TYPE_CHECKING:
-    from newsmon.crawler.metadata import PageMetadata
+    from newsmon.crawler.extraction.metadata import PageMetadata
 
 logger = logging.getLogger(__name__)
 
@@ -320,9 +320,9 @@ def add_date(target: list[DateCandidate], value: Any, source: str) -> None:
         value = next((v for v in value if isinstance(v, str)), None)
     if not isinstance(value, str):
         return
-    parsed = parse_date(value)
-    if parsed:
-        target.append(DateCandidate(parsed[0], source, parsed[1]))
+    found = candidate(value, source)
+    if found:
+        target.append(found)
 
 
 def split_authors(value: str) -> list[str]:
