@@ -12,7 +12,6 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
 
 from lxml import etree
 
@@ -32,8 +31,6 @@ from newsmon.crawler.items import Discovery, DiscoveryError, Entry
 
 logger = logging.getLogger(__name__)
 
-NEWS: Final = "http://www.google.com/schemas/sitemap-news/0.9"
-IMAGE: Final = "http://www.google.com/schemas/sitemap-image/1.1"
 
 #: Default cap on entries (and child sitemaps) kept, newest first.
 DEFAULT_MAX_ITEMS = 1000

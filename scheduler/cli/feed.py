@@ -192,7 +192,7 @@ def _stop_on_signals() -> Iterator[Callable[[], bool]]:
         yield stop.is_set
         return
 
-    def handler(signum: int, frame: FrameType | None) -> None:
+    def handler(_signum: int, _frame: FrameType | None) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
