@@ -37,12 +37,43 @@ class Story:
 
 
 class _ContextPipeline:
+    """A pipeline of the crawl's context. A page that fails in it for a reason of ours (an
+    exception, not a decision) is an error on its source, and its discovery document is read in
+    full on the next poll (its validators are not saved), so the page is fetched again: never
+    a silent loss."""
+
+    #: What the pipeline does, for the error line ("could not extract: ...").
+    step = "process"
+
     def __init__(self, ctx: CrawlContext) -> None:
         self.ctx = ctx
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Any:
         return cls(context_of(crawler))
+
+    def process_item(self, item: Any) -> Any:
+        try:
+            return self.process(item)
+        except DropItem:
+            raise
+        except Exception as exc:
+            page = item.page if isinstance(item, Story) else item
+            if not isinstance(page, Page):
+                raise
+            raise self._fail(page, exc) from exc
+
+    def process(self, item: Any) -> Any:
+        raise NotImplementedError
+
+    def _fail(self, page: Page, exc: Exception) -> DropItem:
+        """Record a failure of ours on the page's source; return the DropItem to raise."""
+        self.ctx.failed_documents.add(page.via_url)
+        problem = f"could not {self.step}: {type(exc).__name__}: {_first_line(exc)}"
+        self.ctx.report(page.source).error(f"{page.url}: {problem}")
+        logger.error("[%s] %s: %s; it is fetched again on the next poll", page.source, page.url, problem)
+        logger.debug("[%s] %s: %s", page.source, page.url, self.step, exc_info=exc)
+        return DropItem(f"[{page.source}] {page.url}: {problem}")
 
     def _drop(self, page: Page, counter: str, urls: list[str], why: str) -> DropItem:
         """Count, mark the page's URLs seen, and return the DropItem to raise."""
@@ -55,7 +86,9 @@ class _ContextPipeline:
 class ExtractPipeline(_ContextPipeline):
     """Page -> Story: trafilatura and structured metadata into the record."""
 
-    def process_item(self, item: Any) -> Any:
+    step = "extract"
+
+    def process(self, item: Any) -> Any:
         if not isinstance(item, Page):
             return item
         page = item
@@ -91,12 +124,14 @@ class ExtractPipeline(_ContextPipeline):
 class TopicPipeline(_ContextPipeline):
     """Drop off-topic stories; say why the others matched."""
 
+    step = "match the topic"
+
     def __init__(self, ctx: CrawlContext) -> None:
         super().__init__(ctx)
         topic = ctx.config.topic
         self.matcher = TopicMatcher(topic) if topic is not None else None
 
-    def process_item(self, item: Any) -> Any:
+    def process(self, item: Any) -> Any:
         if not isinstance(item, Story) or self.matcher is None:
             return item
         match = self.matcher.match(
@@ -111,19 +146,14 @@ class TopicPipeline(_ContextPipeline):
 class PublishPipeline(_ContextPipeline):
     """Deduplicate and publish in one atomic Redis script."""
 
-    def process_item(self, item: Any) -> Any:
+    step = "publish"
+
+    def process(self, item: Any) -> Any:
         if not isinstance(item, Story):
             return item
         page = item.page
         report = self.ctx.report(page.source)
-        fingerprints = Fingerprints.of(item.record, item.urls)
-        try:
-            outcome = self.ctx.store.publish(item.record, fingerprints)
-        except Exception:
-            # Not marked seen: the document is read again next poll and the page retried.
-            self.ctx.failed_documents.add(page.via_url)
-            report.error(f"{page.url}: could not publish")
-            raise
+        outcome = self.ctx.store.publish(item.record, Fingerprints.of(item.record, item.urls))
         if outcome.event == "duplicate" or outcome.reason in {"same-text", "near-duplicate"}:
             report.count("duplicates")
         if outcome.event is not None:
@@ -132,3 +162,9 @@ class PublishPipeline(_ContextPipeline):
         else:
             logger.debug("[%s] %s: not published (%s)", page.source, page.url, outcome.reason)
         return {"id": item.record["id"], "event": outcome.event, "reason": outcome.reason}
+
+
+def _first_line(exc: Exception) -> str:
+    """The first line of an exception's message, capped: never a page body in a log line."""
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else ""

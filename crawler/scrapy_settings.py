@@ -73,6 +73,8 @@ def build(config: Config) -> dict[str, Any]:
             f"{_MW}.retry_after.RetryAfterMiddleware": 555,
             f"{_MW}.conditional.ConditionalGetMiddleware": 560,
         },
+        # Item log lines without the items (pages and records: whole article bodies).
+        "LOG_FORMATTER": "newsmon.crawler.logformatter.QuietLogFormatter",
         "ITEM_PIPELINES": {
             "newsmon.crawler.pipelines.ExtractPipeline": 100,
             "newsmon.crawler.pipelines.TopicPipeline": 200,
