@@ -133,6 +133,10 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     reader = _Reader(file, base_dir)
     config = reader.config(_compose(file, text), config_path)
     config = _apply_environment(config, env, reader.problems)
+    if config is not _INVALID and (message := _unusable_directory(config.data_dir)):
+        where = ("environment", "NEWSMON_DATA_DIR") if env.get("NEWSMON_DATA_DIR") else (file, "data_dir")
+        reader.problems.append(Problem(where[0], None, where[1], message))
+        config = _INVALID
     if config is _INVALID:
         # Document order reads best; environment problems (no line) come last.
         raise ConfigError(sorted(reader.problems, key=lambda p: (p.line is None, p.line or 0)))
@@ -269,6 +273,10 @@ class _Reader:
             return _INVALID
         if cls is Source and not any(kwargs.get(k) for k in ("feeds", "sitemaps", "pages", "home")):
             return self.problem(node, path, "expected at least one of feeds, sitemaps, pages or home")
+        if cls is Source and (message := _interval_bounds(kwargs)):
+            name = "min_interval" if kwargs.get("min_interval") else "max_interval"
+            bound = next((v for k, v in node.value if isinstance(k, ScalarNode) and k.value == name), node)
+            return self.problem(bound, _join(path, name), message)
         if cls is Config and not kwargs["sources"]:
             return self.problem(node, "sources", "expected at least one source")
         if cls is Config and "data_dir" not in kwargs:
@@ -426,6 +434,37 @@ class _Reader:
         if "match_case" in fields:
             match_case = self.value(fields["match_case"], bool, _join(path, "match_case"))
         return _INVALID if _INVALID in (text, match_case) else Term(text, match_case)
+
+
+_DEFAULT_INTERVAL: timedelta = next(f.default for f in dataclasses.fields(Source) if f.name == "interval")
+
+
+def _interval_bounds(source: Mapping[str, Any]) -> str | None:
+    """Why a source's adaptive interval bounds cannot hold, or None."""
+    interval = source.get("interval") or _DEFAULT_INTERVAL
+    floor = source.get("min_interval") or interval
+    ceiling = source.get("max_interval") or 4 * interval
+    if floor > ceiling:
+        return (f"the adaptive interval's floor ({_duration(floor)}: min_interval, else interval) is above "
+                f"its ceiling ({_duration(ceiling)}: max_interval, else 4 x interval)")
+    return None
+
+
+def _duration(value: timedelta) -> str:
+    seconds = value.total_seconds()
+    return f"{seconds:g}s" if seconds < 120 else f"{seconds / 60:g}m"
+
+
+def _unusable_directory(path: Path) -> str | None:
+    """Why ``path`` cannot be newsmon's data directory, or None: it is one, or can be made."""
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"expected a directory, but {existing} is a file"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable by this user"
+    return None
 
 
 def _apply_environment(config: Any, env: Mapping[str, str], problems: list[Problem]) -> Any:

@@ -88,3 +88,10 @@ def test_extract_refuses_private_addresses_by_default() -> None:
     result = run_newsmon("extract", "http://127.0.0.1:9/a.html")
     assert result.returncode == 2
     assert "non-public address" in _one_line(result.stderr)
+
+
+def test_run_with_zero_workers_is_a_usage_error() -> None:
+    """run --workers 0 is refused in one line (it used to start one worker per CPU); exit 2."""
+    result = run_newsmon("run", "--workers", "0")
+    assert result.returncode == 2
+    assert _one_line(result.stderr) == "newsmon: --workers: expected 1 or more, got 0"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import textwrap
 from datetime import timedelta
 from pathlib import Path
@@ -646,3 +647,32 @@ def test_format_duration_reads_back(value: timedelta, text: str) -> None:
     assert format_duration(value) == text
     if value >= timedelta(0):
         assert parse_duration(text) == value
+
+
+# -- bounds and the data directory ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bounds", "field"),
+    [("interval: 10m\n    min_interval: 1h\n    max_interval: 30m", "min_interval"),
+     ("max_interval: 5m", "max_interval")],  # below the default interval (15m)
+)
+def test_adaptive_interval_bounds_must_be_ordered(tmp_path: Path, bounds: str, field: str) -> None:
+    """A floor (min_interval, else interval) above the ceiling (max_interval, else 4 x interval) is
+    an error on the field the user wrote, with its line."""
+    text = f"sources:\n  - name: a\n    feeds: [https://a.example/rss]\n    {bounds}\n"
+    [line] = _errors(tmp_path, text)
+    assert f"sources[0].{field}: the adaptive interval's floor" in line
+    assert re.search(r"newsmon\.yaml:[45]: ", line)
+
+
+def test_a_data_dir_that_is_a_file_is_an_error(tmp_path: Path) -> None:
+    """data_dir naming a file (or a path under one) is a configuration error, from the file or the
+    environment, never a traceback later."""
+    (tmp_path / "afile").write_text("")
+    text = f"data_dir: {tmp_path / 'afile'}\nsources:\n  - name: a\n    feeds: [https://a.example/rss]\n"
+    [line] = _errors(tmp_path, text)
+    assert line.endswith(f"data_dir: expected a directory, but {tmp_path / 'afile'} is a file")
+    ok = "sources:\n  - name: a\n    feeds: [https://a.example/rss]\n"
+    [line] = _errors(tmp_path, ok, env={"NEWSMON_DATA_DIR": str(tmp_path / "afile" / "sub")})
+    assert line == f"environment: NEWSMON_DATA_DIR: expected a directory, but {tmp_path / 'afile'} is a file"

@@ -27,7 +27,7 @@ def register(verbs: Verbs, common: argparse.ArgumentParser) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = load_settings(args)
-    workers = args.workers or config.scheduler.workers or os.cpu_count() or 1
+    workers = args.workers if args.workers is not None else config.scheduler.workers or os.cpu_count() or 1
     if workers < 1:
         raise UsageError(f"--workers: expected 1 or more, got {workers}")
     return _serve(args, config, workers=workers)
