@@ -436,7 +436,7 @@ class _Reader:
         return _INVALID if _INVALID in (text, match_case) else Term(text, match_case)
 
 
-_DEFAULT_INTERVAL: timedelta = next(f.default for f in dataclasses.fields(Source) if f.name == "interval")
+_DEFAULT_INTERVAL = typing.cast(timedelta, Source.__dataclass_fields__["interval"].default)
 
 
 def _interval_bounds(source: Mapping[str, Any]) -> str | None:
