@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import socket
 import uuid
 from importlib import resources
 from typing import TypedDict
@@ -68,6 +70,8 @@ class HostGate:
         self.lease_ms = _ms(fetch.timeout + LEASE_MARGIN)
         self.max_grants = max_grants
         self._release_failing = False
+        # Tokens say which process holds a slot: "<machine>:<pid>:<random>".
+        self._owner = f"{socket.gethostname()}:{os.getpid()}"
         self._script = client.register_script(
             resources.files("newsmon.scheduler").joinpath("lua/host_slot.lua").read_text(encoding="utf-8"))
 
@@ -81,7 +85,7 @@ class HostGate:
         Args:
             now_ms: the clock to use instead of the Redis server's (tests only).
         """
-        token = uuid.uuid4().hex
+        token = f"{self._owner}:{uuid.uuid4().hex[:16]}"
         args: HostSlotArgs = {
             "token": token,
             "delay_ms": self.delay_ms,

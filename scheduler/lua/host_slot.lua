@@ -17,7 +17,8 @@ KEYS (all share the {prefix} hash tag):
   4  the host's last grants, newest first (list of "<start> <token>", capped)
 
 ARGV[1] fields (name, JSON type, meaning):
-  token                 string       the lease token of the request asking (unique)
+  token                 string       the lease token of the request asking (unique;
+                                     "<machine>:<pid>:<random>")
   delay_ms              int          fetch.delay
   crawl_delay_ms        int|null     the host's robots.txt Crawl-delay, capped; null: not known
                                      to the caller, the stored one applies
