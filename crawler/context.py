@@ -6,8 +6,8 @@ and passes it to the spider; middlewares and pipelines read it in ``from_crawler
 settings: those are deep-copied.
 
 The crawler never imports the scheduler: what it needs of the stateful side arrives here,
-typed by the small protocols below (:class:`StoryStore`, :class:`CrawlKeys`), which the
-scheduler's Redis store and key names implement.
+typed by the small protocols below (:class:`StoryStore`, :class:`CrawlKeys`, :class:`HostSlots`),
+which the scheduler's Redis store, key names and host gate implement.
 """
 
 from __future__ import annotations
@@ -83,6 +83,39 @@ class CrawlKeys(Protocol):
         """The cached robots.txt of one origin."""
 
 
+@dataclass(frozen=True, slots=True)
+class HostSlot:
+    """The answer to a request for one of a host's slots: granted, or how long to wait."""
+
+    token: str | None  # the lease to release once the answer arrived; None: not granted
+    wait: float = 0.0  # seconds before asking again, when not granted
+    reason: str = "granted"  # else "delay", "busy" or "blocked" (a Retry-After block)
+
+    @property
+    def granted(self) -> bool:
+        return self.token is not None
+
+
+class HostSlots(Protocol):
+    """Per-host politeness shared by every crawl of every worker: ``fetch.delay`` (or a longer
+    Crawl-delay) between request starts, at most ``concurrency_per_host`` requests in flight.
+
+    Both calls are short and never wait themselves: the caller sleeps ``wait`` and asks again.
+    """
+
+    def acquire(self, host: str, *, crawl_delay: float | None = None) -> HostSlot:
+        """A slot for one request to ``host`` now, or how long to wait.
+
+        Args:
+            host: the request's host name, lower case.
+            crawl_delay: the host's robots.txt Crawl-delay (seconds, capped; 0 for none);
+                None when the caller does not know it (the one last given applies).
+        """
+
+    def release(self, host: str, token: str) -> None:
+        """Give back a granted slot (its answer arrived, or the request failed)."""
+
+
 @dataclass
 class SourceReport:
     """What happened to one source during one crawl."""
@@ -127,6 +160,7 @@ class CrawlContext:
     keys: CrawlKeys
     store: StoryStore
     sources: tuple[str, ...]
+    hosts: HostSlots
     reports: dict[str, SourceReport] = field(default_factory=dict)
     recheck: tuple[tuple[str, str, str], ...] = ()  # (story id, url, source) to fetch again
     # Conditional-GET validators are written only when the crawl finished and every article

@@ -37,10 +37,11 @@ def build(config: Config) -> dict[str, Any]:
         "DOWNLOAD_FAIL_ON_DATALOSS": True,  # a body shorter than its Content-Length is an error
         "URLLENGTH_LIMIT": fetch.max_url_length,
         "CONCURRENT_REQUESTS": fetch.concurrency,
+        # A local cap only: the host gate (HostSlotsMiddleware, Redis) keeps concurrency_per_host
+        # and fetch.delay for every worker and crawl. Scrapy's own per-slot delay would add to
+        # the gate's (and dies with the crawl), so it is off.
         "CONCURRENT_REQUESTS_PER_DOMAIN": fetch.concurrency_per_host,
-        "DOWNLOAD_DELAY": fetch.delay,
-        # fetch.delay is the least time between two requests to one host, as documented:
-        # Scrapy's jitter spreads the delay both ways (0.5-1.5 x), which would halve it.
+        "DOWNLOAD_DELAY": 0.0,
         "DOWNLOAD_DELAY_JITTER": 0.0,
         "RETRY_TIMES": fetch.retries,
         # Scrapy's list without DownloadTimeoutError: a server that let a whole request time
@@ -72,6 +73,9 @@ def build(config: Config) -> dict[str, Any]:
             # into a Retry-After block.
             f"{_MW}.retry_after.RetryAfterMiddleware": 555,
             f"{_MW}.conditional.ConditionalGetMiddleware": 560,
+            # Last in request order, first in response and exception order: a request leaves only
+            # with its host's shared slot, which is given back before any redirect or retry.
+            f"{_MW}.host_slots.HostSlotsMiddleware": 950,
         },
         # Item log lines without the items (pages and records: whole article bodies).
         "LOG_FORMATTER": "newsmon.crawler.logformatter.QuietLogFormatter",

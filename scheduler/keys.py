@@ -76,6 +76,21 @@ class Keys:
         """Set until a host's Retry-After expires (string with TTL)."""
         return f"{self.tag}:retry-after:{host}"
 
+    def host_state(self, host: str) -> str:
+        """A host's politeness for every worker: earliest start of its next request and its
+        Crawl-delay, in ms (hash; TTL 1 day, renewed on each grant; see ``hosts.py``)."""
+        return f"{self.tag}:host:{host}"
+
+    def host_leases(self, host: str) -> str:
+        """Requests in flight to a host: lease token -> expiry in ms (sorted set; expired
+        members dropped on each grant; TTL: the longest lease)."""
+        return f"{self.tag}:host-leases:{host}"
+
+    def host_grants(self, host: str) -> str:
+        """A host's last request grants, newest first, "<start ms> <token>" (list, capped at
+        ``hosts.GRANTS_KEPT``; TTL 1 day)."""
+        return f"{self.tag}:host-grants:{host}"
+
     def robots(self, origin: str) -> str:
         """robots.txt of one ``scheme://host[:port]``: outcome, body, expiry (hash, TTL 30 days)."""
         return f"{self.tag}:robots:{origin}"

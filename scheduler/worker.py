@@ -25,6 +25,7 @@ import redis
 
 from newsmon.crawler.context import CrawlContext
 from newsmon.crawler.runner import Crawl
+from newsmon.scheduler.hosts import HostGate
 from newsmon.scheduler.jobs import Job, JobQueue
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.status import record_poll
@@ -124,7 +125,8 @@ class Worker:
         configured = {s.name for s in self.config.sources}
         recheck = tuple(r for r in store.recheck_due(limit=RECHECKS_PER_CRAWL) if r[2] in configured)
         ctx = CrawlContext(config=self.config, client=self.client, keys=self.keys, store=store,
-                           sources=tuple(sources), recheck=recheck)
+                           sources=tuple(sources), hosts=HostGate(self.client, self.keys, self.config.fetch),
+                           recheck=recheck)
         crawl = Crawl(ctx)
         keepalive = asyncio.ensure_future(self._keep_leases(known))
         watchdog = asyncio.ensure_future(self._stop_when_asked(crawl))
@@ -186,6 +188,8 @@ class Worker:
 
 def make_context(config: Config, client: redis.Redis, keys: Keys, sources: Sequence[str],
                  **kwargs: Any) -> CrawlContext:
-    """The context of one crawl of ``sources``: the configuration, Redis and the story store."""
+    """The context of one crawl of ``sources``: the configuration, Redis, the story store and
+    the host gate."""
     store = StoryStore(client, keys, config.dedup, config.feed)
-    return CrawlContext(config=config, client=client, keys=keys, store=store, sources=tuple(sources), **kwargs)
+    return CrawlContext(config=config, client=client, keys=keys, store=store, sources=tuple(sources),
+                        hosts=HostGate(client, keys, config.fetch), **kwargs)

@@ -12,8 +12,6 @@ from types import SimpleNamespace
 
 import pytest
 import redis
-from scrapy.core.downloader import Slot
-from scrapy.settings import Settings
 
 from newsmon.crawler import scrapy_settings
 from newsmon.crawler.context import SourceReport
@@ -30,6 +28,7 @@ from newsmon.crawler.politeness import (
     update_rate,
 )
 from newsmon.scheduler.daemon import Scheduler
+from newsmon.scheduler.hosts import HostGate
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.status import record_poll
 from newsmon.scheduler.worker import make_context
@@ -252,15 +251,18 @@ def test_an_unchanged_degraded_document_stays_degraded(redis_client: redis.Redis
     assert redis_client.hget(keys.source_state("a"), "state") == b"ok"
 
 
-# -- fetch.delay --------------------------------------------------------------------------------
+# -- fetch.delay ------------------------------------------------------------------------------
 @pytest.mark.parametrize("delay", ["1", "2.5s"])
-def test_fetch_delay_is_a_minimum_between_two_requests_to_a_host(tmp_path: Path, delay: str) -> None:
-    """Scrapy's per-host slot, built from the crawl's settings, never waits less than fetch.delay."""
+def test_fetch_delay_is_left_to_the_host_gate(tmp_path: Path, delay: str) -> None:
+    """Scrapy's per-slot delay is off (it would add to the shared gate's and die with the crawl); the
+    host gate is the last downloader middleware, and gets fetch.delay in milliseconds."""
     path = tmp_path / "newsmon.yaml"
     path.write_text(f"fetch:\n  delay: {delay}\nsources:\n  - name: a\n    feeds: [https://a.example/rss]\n")
     config = load_config(path, env={})
     settings = scrapy_settings.build(config)
-    slot = Slot(settings["CONCURRENT_REQUESTS_PER_DOMAIN"], settings["DOWNLOAD_DELAY"],
-                settings.get("DOWNLOAD_DELAY_JITTER", Settings().getfloat("DOWNLOAD_DELAY_JITTER")))
-    waits = [slot.download_delay() for _ in range(1000)]
-    assert min(waits) >= config.fetch.delay > 0
+    assert settings["DOWNLOAD_DELAY"] == 0
+    assert settings["DOWNLOAD_DELAY_JITTER"] == 0
+    middlewares = {name: order for name, order in settings["DOWNLOADER_MIDDLEWARES"].items() if order is not None}
+    assert max(middlewares, key=middlewares.__getitem__).endswith("HostSlotsMiddleware")
+    assert max(middlewares.values()) > 600  # after RedirectMiddleware: first to see an answer
+    assert HostGate(redis.Redis(), Keys(), config.fetch).delay_ms == config.fetch.delay * 1000

@@ -20,6 +20,7 @@ import pytest
 import redis
 
 from newsmon.crawler.fingerprint import hash64, to_signed
+from newsmon.scheduler.hosts import HostSlotArgs
 from newsmon.scheduler.jobs import EnqueueArgs
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.store import (
@@ -120,7 +121,7 @@ def test_record_reaches_the_stream_byte_for_byte(redis_client: redis.Redis, keys
 #: One documented field of a script's JSON argument: two spaces, name, JSON type, meaning.
 FIELD_LINE = re.compile(r"  ([a-z][a-z0-9_]*) +(\S+) {2,}\S")
 SCRIPTS = [("publish.lua", PublishArgs), ("unseen.lua", UnseenArgs), ("recheck.lua", RecheckArgs),
-           ("enqueue.lua", EnqueueArgs)]
+           ("enqueue.lua", EnqueueArgs), ("host_slot.lua", HostSlotArgs)]
 
 
 def _source(script: str) -> str:

@@ -2,7 +2,8 @@
 
 A 429 or 503 with a ``Retry-After`` (seconds or an HTTP-date) blocks the host: the block is a
 Redis key with that TTL (``Keys.host_block``, capped by ``fetch.max_retry_after``), so it holds
-for every worker and for later polls too. Until it expires no request goes to that host:
+for every worker and for later polls too. Until it expires no request goes to that host: the
+host gate (``host_slots.py``) hands out no slot for it, and :func:`wait_or_defer` decides:
 
 - a block of at most :data:`WAIT_INSIDE` seconds is waited out inside the crawl (the request
   is retried once the host is free again, at most :data:`MAX_WAITS` times);
@@ -16,7 +17,6 @@ retries.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -46,8 +46,20 @@ class HostDeferred(IgnoreRequest):
         self.seconds = seconds
 
 
+def wait_or_defer(request: Request, host: str, remaining: float) -> bool:
+    """What a request does about its host's block of ``remaining`` seconds: True to wait it out
+    (it is short and the request has not waited too often), else :class:`HostDeferred`."""
+    waits = request.meta.get("retry_after_waits", 0)
+    if remaining <= WAIT_INSIDE and waits < MAX_WAITS:
+        request.meta["retry_after_waits"] = waits + 1
+        logger.debug("[%s] %s: waiting %.1fs for %s (Retry-After)",
+                     request.meta.get("source"), request.url, remaining, host)
+        return True
+    raise HostDeferred(host, remaining)
+
+
 class RetryAfterMiddleware:
-    """Downloader middleware: sets and obeys per-host ``Retry-After`` blocks."""
+    """Downloader middleware: sets per-host ``Retry-After`` blocks (the host gate obeys them)."""
 
     def __init__(self, crawler: Crawler, ctx: CrawlContext) -> None:
         self.crawler = crawler
@@ -59,31 +71,9 @@ class RetryAfterMiddleware:
     def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
         return cls(crawler, context_of(crawler))
 
-    def _remaining(self, host: str) -> float:
-        ttl_ms = self.ctx.client.pttl(self.keys.host_block(host))
-        return max(0.0, ttl_ms / 1000) if ttl_ms and ttl_ms > 0 else 0.0
-
     def _count(self, what: str) -> None:
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value(f"newsmon/retry_after/{what}")
-
-    async def process_request(self, request: Request) -> None:
-        host = urlparse_cached(request).hostname
-        if not host:
-            return
-        remaining = self._remaining(host)
-        if remaining <= 0:
-            return
-        waits = request.meta.get("retry_after_waits", 0)
-        if remaining <= WAIT_INSIDE and waits < MAX_WAITS:
-            request.meta["retry_after_waits"] = waits + 1
-            logger.debug("[%s] %s: waiting %.1fs for %s (Retry-After)",
-                         request.meta.get("source"), request.url, remaining, host)
-            self._count("waited")
-            await asyncio.sleep(remaining)
-            return
-        self._count("deferred")
-        raise HostDeferred(host, remaining)
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         if response.status not in _CODES:

@@ -12,8 +12,9 @@ follows RFC 9309 (:func:`~newsmon.crawler.politeness.robots_outcome`):
   goes on applying instead (RFC 9309 §2.4 allows a cached copy while the file is unreachable).
 
 Rules are matched with Protego, Scrapy's default parser, against newsmon's User-Agent. A
-``Crawl-delay`` (capped by ``fetch.max_crawl_delay``) becomes the delay of the host's download
-slot when it is longer than ``fetch.delay``.
+``Crawl-delay`` (capped by ``fetch.max_crawl_delay``) goes to the host gate
+(``host_slots.py``), which keeps it between two requests to the host from every worker when it is
+longer than ``fetch.delay``.
 
 The spider may ask for ``/robots.txt`` itself (``meta["kind"] == "robots"``, to read its
 ``Sitemap:`` lines); it is then answered from the same cache, without a second download.
@@ -35,6 +36,7 @@ from scrapy.utils.httpobj import urlparse_cached
 
 from newsmon.crawler.context import CrawlContext, context_of
 from newsmon.crawler.middlewares.guard import AddressRefused
+from newsmon.crawler.middlewares.host_slots import CRAWL_DELAY
 from newsmon.crawler.middlewares.retry_after import HostDeferred
 from newsmon.crawler.politeness import ALLOW_ALL, DENY_ALL, RULES, robots_outcome
 
@@ -214,25 +216,17 @@ class RobotsMiddleware:
 
     # -- Crawl-delay -----------------------------------------------------------------------
     def _apply_delay(self, request: Request, origin: str, policy: RobotsPolicy) -> None:
+        """Hand the host's Crawl-delay (capped; 0 for none) to the host gate, which keeps the
+        longer of it and ``fetch.delay`` between two requests of every worker."""
+        asked = policy.crawl_delay(self.user_agent) or 0.0
+        delay = min(asked, self.max_delay)
+        request.meta[CRAWL_DELAY] = delay
         if origin in self._delayed:
             return
         self._delayed.add(origin)
-        asked = policy.crawl_delay(self.user_agent)
-        if not asked or asked <= self.base_delay:
-            return
-        delay = min(asked, self.max_delay)
-        if delay < asked:
+        if delay < asked and asked > self.base_delay:
             logger.info("[%s] %s asks for a Crawl-delay of %.0fs; using %.0fs (fetch.max_crawl_delay)",
                         request.meta.get("source"), origin, asked, delay)
-        downloader = self.crawler.engine.downloader
-        key = downloader.get_slot_key(request)
-        # Read when the downloader creates the slot (the DOWNLOAD_SLOTS setting), which it does
-        # again after an idle slot was collected; an existing slot is changed in place.
-        downloader.per_slot_settings[key] = {**downloader.per_slot_settings.get(key, {}),
-                                             "delay": delay, "jitter": 0.0}
-        slot = downloader.slots.get(key)
-        if slot is not None:
-            slot.delay, slot.jitter = max(slot.delay, delay), 0.0
 
     def _count(self, what: str) -> None:
         if self.crawler.stats is not None:

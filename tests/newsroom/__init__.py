@@ -49,7 +49,10 @@ Control API, answered by every outlet for the whole room (JSON; not in the reque
   ``published`` as ISO 8601. ``"outlet"`` defaults to the outlet asked.
 - ``POST /_control/break`` ``{"outlet": ..., "what": "rss", "mode": "not-xml"}`` -> the path.
 - ``GET /_control/requests[?outlet=&path=&method=]`` -> ``[{time, outlet, method, host, path,
-  query, status, headers}]``, header names Title-Cased (``If-None-Match``, ``User-Agent``).
+  query, status, headers, started, ended, start_event, end_event}]``, header names Title-Cased
+  (``If-None-Match``, ``User-Agent``); ``started``/``ended`` are Unix times of the handler's start
+  and end, ``start_event``/``end_event`` their order among all requests of the room (for "was
+  another request in flight" without comparing clock readings).
 - ``POST /_control/reset-log`` -> ``{"cleared": n}``; ``GET /_control/state`` -> the snapshot.
 
 Outlets (a room with more than four repeats them as ``wire-en-2``, ... with no articles):

@@ -263,7 +263,8 @@ class Newsroom:
         return self.state.set_break(outlet, what, mode)
 
     def requests(self, outlet: str | None = None, path: str | None = None) -> list[dict[str, Any]]:
-        """The request log, oldest first: ``time, outlet, method, host, path, query, status, headers``.
+        """The request log, oldest first: ``time, outlet, method, host, path, query, status, headers,
+        started, ended, start_event, end_event`` (see the package docstring).
 
         Header names are Title-Cased (``If-None-Match``, ``If-Modified-Since``, ``User-Agent``).
         """

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import struct
+import time
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -156,6 +157,8 @@ async def _log_requests(
 ) -> web.StreamResponse:
     if request.path.startswith("/_control/"):
         return await handler(request)
+    state = request.app[STATE]
+    started, started_event = time.time(), state.event()
     status = 500
     try:
         response = await handler(request)
@@ -169,10 +172,12 @@ async def _log_requests(
         for name, value in request.headers.items():
             key = _header_name(name)
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
-        request.app[STATE].record({
+        ended_event = state.event()
+        state.record({
             "time": datetime.now(UTC).isoformat(), "outlet": request.app[SITE].outlet.name,
             "method": request.method, "host": request.host, "path": request.path,
             "query": request.query_string, "status": status, "headers": headers,
+            "started": started, "ended": time.time(), "start_event": started_event, "end_event": ended_event,
         })
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 import threading
 from collections import deque
@@ -49,6 +50,7 @@ class RoomState:
         self._breaks: dict[tuple[str, str], str] = {}
         self._changed: dict[str, datetime] = dict.fromkeys(self.sites, now)
         self._log: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)
+        self._events = itertools.count(1)
         self._reserve_used: set[str] = set()
         self._listeners: list[Callable[[], None]] = []
         for article in articles:
@@ -214,6 +216,11 @@ class RoomState:
         return path
 
     # -- request log ---------------------------------------------------------------------------
+
+    def event(self) -> int:
+        """The next number of the room's request events (starts and ends, all outlets): their order."""
+        with self._lock:
+            return next(self._events)
 
     def record(self, entry: dict[str, Any]) -> None:
         with self._lock:
