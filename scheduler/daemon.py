@@ -349,6 +349,8 @@ class Supervisor:
         for proc in running:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
+        if not hasattr(os, "waitid"):  # macOS before Python 3.13: no way to look without reaping
+            return
         deadline = time.monotonic() + grace
         for proc in running:
             while time.monotonic() < deadline:

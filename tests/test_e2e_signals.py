@@ -191,6 +191,55 @@ def test_sighup_stops_run_warmly_with_a_log_line_and_its_children(
     assert _redis_servers(tmp_path / "var" / "redis") == []
 
 
+def test_second_signal_stops_run_at_once_with_its_children(
+    room: Newsroom, redis_prefix: str, tmp_path: Path
+) -> None:
+    """A second SIGTERM during the warm stop of `newsmon run`: exit 1 with one cold-stop line, no
+    traceback, its workers and its embedded Redis gone."""
+    config = _embedded_config(tmp_path, room, redis_prefix, interval="1h",
+                              fetch={"delay": "1s", "concurrency": 4, "concurrency_per_host": 1})
+    log = tmp_path / "daemon.log"
+    daemon = start_newsmon("--config", str(config), "run", "--workers", "1", log=log)
+    try:
+        [worker] = wait_for(lambda: _children(daemon.pid), timeout=30, what="the worker")
+        wait_for(lambda: "published new" in log.read_text(), timeout=EXIT_TIMEOUT, what="the poll to publish")
+        daemon.send_signal(signal.SIGTERM)
+        wait_for(lambda: "Warm stop (SIGTERM)" in log.read_text(), timeout=30, what="the warm stop")
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(timeout=EXIT_TIMEOUT)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    output = log.read_text()
+    assert code == 1, output[-3000:]
+    assert len([ln for ln in output.splitlines() if "Cold stop" in ln]) == 1
+    assert "Traceback" not in output
+    wait_for(lambda: not _alive(worker), timeout=10, what="the worker to be gone")
+    assert _redis_servers(tmp_path / "var" / "redis") == []
+
+
+def test_sighup_stops_a_lone_worker_warmly_with_a_log_line(
+    room: Newsroom, redis_prefix: str, tmp_path: Path
+) -> None:
+    """SIGHUP to `newsmon worker` run alone is a logged warm stop: exit 0, its embedded Redis
+    stopped."""
+    config = _embedded_config(tmp_path, room, redis_prefix)
+    log = tmp_path / "worker.log"
+    worker = start_newsmon("--config", str(config), "worker", "--name", "alone", log=log)
+    try:
+        wait_for(lambda: "Worker alone started" in log.read_text(), timeout=30, what="the worker to start")
+        worker.send_signal(signal.SIGHUP)
+        code = worker.wait(timeout=EXIT_TIMEOUT)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    output = log.read_text()
+    assert code == 0, output[-3000:]
+    assert "warm stop (SIGHUP)" in output
+    assert "Traceback" not in output
+    assert _redis_servers(tmp_path / "var" / "redis") == []
+
+
 def test_a_second_run_on_one_data_directory_exits_2_naming_the_first(
     room: Newsroom, redis_prefix: str, tmp_path: Path
 ) -> None:
