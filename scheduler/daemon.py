@@ -189,6 +189,7 @@ CRASH_LOOP = 3
 @dataclass
 class _Slot:
     index: int
+    instance: str = ""  # the daemon's instance id: names stay unique across daemons sharing a Redis
     process: asyncio.subprocess.Process | None = None
     started: float = 0.0
     restarts: int = 0
@@ -200,6 +201,8 @@ class _Slot:
 
     @property
     def name(self) -> str:
+        if self.instance:
+            return f"{socket.gethostname()}:{self.instance}:w{self.index}"
         return f"{socket.gethostname()}:w{self.index}"
 
 
@@ -207,13 +210,13 @@ class Supervisor:
     """Keeps N worker processes running."""
 
     def __init__(self, config: Config, client: redis.Redis, keys: Keys, *, workers: int,
-                 redis_url: str, config_path: Path | None) -> None:
+                 redis_url: str, config_path: Path | None, instance: str = "") -> None:
         self.config = config
         self.client = client
         self.keys = keys
         self.redis_url = redis_url
         self.config_path = config_path
-        self.slots = [_Slot(i) for i in range(workers)]
+        self.slots = [_Slot(i, instance) for i in range(workers)]
         self.hung_after = config.scheduler.hung_after.total_seconds()
 
     def _command(self, slot: _Slot) -> list[str]:
@@ -244,8 +247,11 @@ class Supervisor:
         assert process.stderr is not None
         out = sys.stderr.buffer
         while line := await process.stderr.readline():
-            out.write(line)
-            out.flush()
+            # Our stderr may be gone (a closed terminal): keep reading, or the worker would
+            # block on a full pipe in the middle of its warm stop.
+            with contextlib.suppress(OSError, ValueError):
+                out.write(line)
+                out.flush()
             text = line.decode("utf-8", "replace").strip()
             if text:
                 slot.last_line = text[:500]
@@ -331,9 +337,27 @@ class Supervisor:
                     proc.kill()
                 await proc.wait()
 
-    def kill(self) -> None:
-        """Cold stop."""
-        for slot in self.slots:
-            if slot.process is not None and slot.process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    slot.process.send_signal(signal.SIGTERM)
+    def kill(self, grace: float = 2.0) -> None:
+        """Cold stop: SIGKILL every worker this supervisor started, and wait (at most ``grace``
+        seconds) until they are gone, so that they no longer hold Redis connections.
+
+        Synchronous, for a signal handler that exits right after. Only the processes of
+        :attr:`slots` are signalled, and only while they have not been reaped (their PID is
+        still theirs).
+        """
+        running = [s.process for s in self.slots if s.process is not None and s.process.returncode is None]
+        for proc in running:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+        if not hasattr(os, "waitid"):  # macOS before Python 3.13: no way to look without reaping
+            return
+        deadline = time.monotonic() + grace
+        for proc in running:
+            while time.monotonic() < deadline:
+                try:
+                    # WNOWAIT: only look; asyncio's child watcher reaps it.
+                    if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                        break
+                except ChildProcessError:
+                    break
+                time.sleep(0.01)  # a killed process is gone within milliseconds; bounded above

@@ -105,6 +105,12 @@ class Keys:
         """Names of the sources the scheduler knows (set, bounded by the config)."""
         return f"{self.tag}:sources"
 
+    @property
+    def daemon_lock(self) -> str:
+        """Held by the one scheduler daemon (``run`` or ``scheduler``) of this prefix: its
+        ``host:pid:instance`` (string, TTL refreshed while it runs; see scheduler/instance.py)."""
+        return f"{self.tag}:daemon-lock"
+
     def health(self, role: str, name: str) -> str:
         """Heartbeat of a running process (string with a short TTL)."""
         return f"{self.tag}:health:{role}:{name}"

@@ -149,6 +149,12 @@ class EmbeddedRedis:
         finally:
             client.close()
 
+    def _probe(self) -> redis.Redis:
+        # No retries: SHUTDOWN closes the connection, and redis-py's default retry would then
+        # spend ~3s reconnecting to the server it just stopped before reporting success.
+        return redis.Redis(unix_socket_path=str(self.socket_path), socket_connect_timeout=1,
+                           retry=Retry(ExponentialBackoff(), 0))
+
     def acquire(self) -> str:
         """Return the server's URL, starting it first when nobody runs it."""
         with self._lock():
@@ -219,7 +225,7 @@ class EmbeddedRedis:
         with self._lock():
             if not self._answers():
                 return
-            probe = redis.Redis(unix_socket_path=str(self.socket_path), socket_connect_timeout=1)
+            probe = self._probe()
             try:
                 me, probe_id = client_name(), str(probe.client_id())
                 others = [c for c in probe.client_list() if c["id"] != probe_id and c.get("name") != me]
@@ -240,7 +246,7 @@ class EmbeddedRedis:
         with self._lock():
             if not self._answers():
                 return
-            probe = redis.Redis(unix_socket_path=str(self.socket_path), socket_connect_timeout=1)
+            probe = self._probe()
             try:
                 with contextlib.suppress(redis.ConnectionError):
                     probe.shutdown(nosave=False)

@@ -1,9 +1,12 @@
 """The daemon process of ``newsmon run`` and ``newsmon scheduler``, from start to stop.
 
 It runs the scheduler role, the sinks and, for ``run``, the supervised worker processes
-(:mod:`newsmon.scheduler.daemon`), until a signal. The first SIGTERM/SIGINT is a warm stop
-(in-flight work finishes, bounded by ``scheduler.stop_timeout``); the second is a cold stop
-(the workers are signalled and the process exits at once, with status 1).
+(:mod:`newsmon.scheduler.daemon`), until a signal, holding the daemon lock
+(:mod:`newsmon.scheduler.instance`) all along. The first SIGTERM, SIGINT or SIGHUP is a warm
+stop (in-flight work finishes, bounded by ``scheduler.stop_timeout``; SIGHUP, a closed
+terminal, stops too until reloading is supported); the second is a cold stop (the workers are
+killed, the caller's teardown runs, and the process exits at once, with status 1). Every stop
+is logged.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import contextlib
 import logging
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import redis
 
 from newsmon.scheduler.daemon import Scheduler, Supervisor
+from newsmon.scheduler.instance import REFRESH_EVERY, DaemonLock
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.sinks import SinkRunner, build_sinks
 from newsmon.settings.model import Config
@@ -26,8 +31,12 @@ from newsmon.settings.model import Config
 logger = logging.getLogger(__name__)
 
 
+#: The signals that stop the daemon. SIGHUP (the terminal closed) will become a reload.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
 async def serve(config: Config, client: redis.Redis, keys: Keys, *, redis_url: str, workers: int,
-                config_path: Path | None) -> int:
+                config_path: Path | None, lock: DaemonLock, cold_stop: Callable[[], None] | None = None) -> int:
     """Run the daemon until a signal; return its exit status.
 
     Args:
@@ -37,39 +46,33 @@ async def serve(config: Config, client: redis.Redis, keys: Keys, *, redis_url: s
         redis_url: the URL the workers connect to (the embedded server's, when there is one).
         workers: how many worker processes to supervise; 0 for the scheduler role alone.
         config_path: the configuration file the workers load.
+        lock: the daemon lock, acquired; refreshed here while the daemon runs.
+        cold_stop: the teardown to run before exiting at once on a second signal (closing Redis).
     """
     stop = asyncio.Event()
-    signals = {"count": 0}
-    supervisor: Supervisor | None = None
-
-    def on_signal(signum: int) -> None:
-        signals["count"] += 1
-        if signals["count"] == 1:
-            logger.info("Warm stop (%s): finishing in-flight work", signal.Signals(signum).name)
-            stop.set()
-        else:
-            logger.warning("Cold stop")
-            if supervisor is not None:
-                supervisor.kill()
-            logging.shutdown()
-            os._exit(1)
-
+    failures: list[str] = []
+    handler = _Signals(stop, lock, cold_stop, config.scheduler.stop_timeout.total_seconds())
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, on_signal, signum)
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, handler, signum)
 
     scheduler = Scheduler(config, client, keys)
+    supervisor: Supervisor | None = None
     sink_task = _start_sinks(config, client, keys, stop)
+    lock_task = asyncio.ensure_future(_hold(lock, stop, failures))
     scheduler.start()
-    failure = None
     try:
         if workers:
-            supervisor = Supervisor(config, client, keys, workers=workers, redis_url=redis_url,
-                                    config_path=config_path)
+            supervisor = handler.supervisor = Supervisor(
+                config, client, keys, workers=workers, redis_url=redis_url, config_path=config_path,
+                instance=lock.holder.instance)
             failure = await supervisor.run(stop)
+            if failure:
+                failures.append(failure)
         else:
             await stop.wait()
     finally:
+        lock_task.cancel()
         scheduler.shutdown()
         if supervisor is not None:
             await supervisor.stop(config.scheduler.stop_timeout.total_seconds())
@@ -77,11 +80,64 @@ async def serve(config: Config, client: redis.Redis, keys: Keys, *, redis_url: s
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(sink_task, timeout=5)
-    if failure:
-        logger.error("%s", failure)
+    if failures:
+        logger.error("%s", failures[0])
         return 1
     logger.info("Stopped")
     return 0
+
+
+class _Signals:
+    """The daemon's signal handler: the first signal sets ``stop``, the second exits at once."""
+
+    def __init__(self, stop: asyncio.Event, lock: DaemonLock, cold_stop: Callable[[], None] | None,
+                 timeout: float) -> None:
+        self.stop = stop
+        self.lock = lock
+        self.cold_stop = cold_stop
+        self.timeout = timeout
+        self.supervisor: Supervisor | None = None
+        self.count = 0
+
+    def __call__(self, signum: int) -> None:
+        self.count += 1
+        name = signal.Signals(signum).name
+        if self.count == 1:
+            why = "; reloading is not supported yet" if signum == signal.SIGHUP else ""
+            logger.info("Warm stop (%s%s): finishing in-flight work, at most %.0fs; a second signal stops at once",
+                        name, why, self.timeout)
+            self.stop.set()
+            return
+        logger.warning("Cold stop (%s): killing the workers; their jobs will be claimed again", name)
+        if self.supervisor is not None:
+            self.supervisor.kill()
+        self.lock.release()
+        if self.cold_stop is not None:
+            try:
+                self.cold_stop()
+            except (redis.RedisError, OSError) as exc:
+                logger.warning("Could not stop the embedded Redis: %s", exc)
+        logging.shutdown()
+        os._exit(1)
+
+
+async def _hold(lock: DaemonLock, stop: asyncio.Event, failures: list[str]) -> None:
+    """Refresh the daemon lock until the daemon stops; stop it if another daemon took the lock
+    (ours expired: Redis was unreachable for longer than its TTL, say)."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=REFRESH_EVERY)
+        if stop.is_set():
+            return
+        try:
+            other = lock.refresh()
+        except redis.RedisError as exc:
+            logger.debug("Could not refresh the daemon lock: %s", exc)
+            continue
+        if other is not None:
+            failures.append(f"the daemon lock was taken over by {other.describe()}; stopping")
+            stop.set()
+            return
 
 
 def _start_sinks(config: Config, client: redis.Redis, keys: Keys, stop: asyncio.Event) -> asyncio.Task[Any] | None:

@@ -4,9 +4,10 @@ A worker claims a batch of jobs, crawls those sources in one Scrapy crawl, recor
 source's outcome and acknowledges the jobs only when the crawl finished. While it crawls it
 keeps its jobs' leases alive, and a heartbeat key with a TTL says it is alive.
 
-Stopping: the first SIGTERM/SIGINT is a warm stop (the crawl in flight finishes, bounded by
-``scheduler.stop_timeout``, after which it is stopped and its jobs left for another worker);
-the second is a cold stop (exit at once; the jobs are claimed again after their lease).
+Stopping: the first SIGTERM, SIGINT or SIGHUP (a closed terminal) is a warm stop (the crawl in
+flight finishes, bounded by ``scheduler.stop_timeout``, after which it is stopped and its jobs
+left for another worker); the second is a cold stop (the caller's teardown, then exit at once;
+the jobs are claimed again after their lease).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
@@ -56,6 +57,7 @@ class Worker:
         batch: int = 8,
         burst: bool = False,
         supervised: bool = False,
+        cold_stop: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self.client = client
@@ -68,6 +70,7 @@ class Worker:
         self.queue = JobQueue(client, keys, config.scheduler.job_lease)
         self.stopping = asyncio.Event()
         self.crawls = 0
+        self.cold_stop = cold_stop  # teardown before a cold stop's immediate exit (closing Redis)
         self._signals = 0
 
     # -- signals ---------------------------------------------------------------------------
@@ -78,13 +81,19 @@ class Worker:
                         self.name, signal.Signals(signum).name)
             self.stopping.set()
         else:
-            logger.warning("Worker %s: cold stop; unfinished jobs will be claimed again", self.name)
+            logger.warning("Worker %s: cold stop (%s); unfinished jobs will be claimed again",
+                           self.name, signal.Signals(signum).name)
+            if self.cold_stop is not None:
+                try:
+                    self.cold_stop()
+                except (redis.RedisError, OSError) as exc:
+                    logger.warning("Could not stop the embedded Redis: %s", exc)
             logging.shutdown()
             os._exit(1)
 
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(signum, self._on_signal, signum)
 
     # -- main loop -------------------------------------------------------------------------

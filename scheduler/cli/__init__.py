@@ -2,7 +2,9 @@
 errors to one-line messages and exit codes.
 
 Exit codes: 0 success; 1 the work failed (every source failed, a crash); 2 a usage or
-configuration error, or Redis unreachable.
+configuration error, Redis unreachable, or a daemon already running; 128 + the signal's number
+when a signal stopped ``crawl`` (130 for SIGINT, 143 for SIGTERM; ``feed read`` exits 130); the
+daemons exit 0 after a warm stop.
 
 One module per verb group, each with a ``register(verbs, common)`` that adds its sub-commands
 and their handlers: :mod:`.daemon` (run, scheduler, worker), :mod:`.crawl`, :mod:`.extract`,

@@ -3,7 +3,7 @@
 A verb module registers its sub-commands with :func:`add_verb`; each handler takes the parsed
 arguments and returns an exit status. :func:`run_handler` calls it and turns the errors a user
 can fix into one-line messages: a :class:`UsageError`, a configuration error (one line per
-problem) or an unreachable Redis exit with :data:`USAGE`.
+problem), an unreachable Redis or a daemon already running exit with :data:`USAGE`.
 """
 
 from __future__ import annotations
@@ -79,9 +79,31 @@ def load_settings(args: argparse.Namespace) -> Config:
     return config
 
 
+@dataclasses.dataclass
+class RedisSession:
+    """A client, the key names, the server's URL, and the teardown of the connection."""
+
+    client: Any
+    keys: Keys
+    url: str
+    embedded: Any = None  # the EmbeddedRedis this process uses, if any
+    closed: bool = False
+
+    def close(self) -> None:
+        """Close the client; stop the embedded Redis when no other process uses it. Idempotent:
+        a cold stop calls it from a signal handler, before exiting at once."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.embedded is not None:
+            self.embedded.release(self.client)
+        else:
+            self.client.close()
+
+
 @contextlib.contextmanager
-def redis_for(config: Config) -> Iterator[tuple[Any, Keys, str]]:
-    """A client, the key names and the server's URL (the embedded server's, when it is used).
+def redis_session(config: Config) -> Iterator[RedisSession]:
+    """A :class:`RedisSession` on the configured server (or the embedded one), closed at exit.
 
     Raises:
         RedisUnavailable: Redis cannot be reached or started.
@@ -90,13 +112,22 @@ def redis_for(config: Config) -> Iterator[tuple[Any, Keys, str]]:
 
     client, embedded = open_redis(config.redis.url, config.data_dir)
     url = config.redis.url or (embedded.url if embedded else "")
+    session = RedisSession(client, Keys(config.redis.prefix), url, embedded)
     try:
-        yield client, Keys(config.redis.prefix), url
+        yield session
     finally:
-        if embedded is not None:
-            embedded.release(client)
-        else:
-            client.close()
+        session.close()
+
+
+@contextlib.contextmanager
+def redis_for(config: Config) -> Iterator[tuple[Any, Keys, str]]:
+    """A client, the key names and the server's URL (the embedded server's, when it is used).
+
+    Raises:
+        RedisUnavailable: Redis cannot be reached or started.
+    """
+    with redis_session(config) as session:
+        yield session.client, session.keys, session.url
 
 
 def error(message: str) -> None:
@@ -106,6 +137,7 @@ def error(message: str) -> None:
 
 def run_handler(args: argparse.Namespace) -> int:
     """Call the verb's handler; return its exit status, or the status of the error it raised."""
+    from newsmon.scheduler.instance import AlreadyRunning
     from newsmon.scheduler.redis_conn import RedisUnavailable
     from newsmon.settings.loader import ConfigError
 
@@ -116,7 +148,7 @@ def run_handler(args: argparse.Namespace) -> int:
         for line in str(exc).splitlines():
             error(line)
         return USAGE
-    except (RedisUnavailable, UsageError) as exc:
+    except (RedisUnavailable, UsageError, AlreadyRunning) as exc:
         error(str(exc))
         return USAGE
     except KeyboardInterrupt:

@@ -1,7 +1,8 @@
 """``newsmon crawl``: poll the sources once, publish what is new, and print a summary.
 
 The crawl is :func:`newsmon.scheduler.crawl_once.crawl_once`; this verb picks the sources,
-shows progress on a terminal and prints the outcome (exit 1 when every source failed).
+shows progress on a terminal and prints the outcome (exit 1 when every source failed; when a
+signal stopped it, 128 + the signal's number: 130 for SIGINT, 143 for SIGTERM).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from newsmon.scheduler.cli.common import FAILED, OK, UsageError, Verbs, add_verb, load_settings, redis_for
+from newsmon.scheduler.cli.common import FAILED, OK, UsageError, Verbs, add_verb, load_settings, redis_session
 from newsmon.settings.model import Config
 
 if TYPE_CHECKING:
@@ -32,13 +33,16 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
     config = load_settings(args)
     names = _select_sources(config, args.source)
-    with redis_for(config) as (client, keys, _url):
-        result = crawl_once(config, client, keys, names, watch=_progress if sys.stderr.isatty() else None)
+    with redis_session(config) as session:
+        result = crawl_once(config, session.client, session.keys, names,
+                            watch=_progress if sys.stderr.isatty() else None, cold_stop=session.close)
     if args.json:
         print(json.dumps({"sources": [r.as_dict() for r in result.reports], "seconds": round(result.seconds, 3),
-                          "sink_records": result.sink_records}))
+                          "sink_records": result.sink_records, "stopped_by": result.stopped_by}))
     else:
-        _print_summary(result.reports, result.seconds)
+        _print_summary(result.reports, result.seconds, result.stopped_by)
+    if result.exit_status is not None:
+        return result.exit_status
     return FAILED if result.reports and all(r.failed for r in result.reports) else OK
 
 
@@ -70,7 +74,7 @@ async def _progress(ctx: CrawlContext) -> None:
         sys.stderr.write("\r\x1b[K")
 
 
-def _print_summary(reports: Sequence[SourceReport], elapsed: float) -> None:
+def _print_summary(reports: Sequence[SourceReport], elapsed: float, stopped_by: str | None) -> None:
     header = f"{'source':<24} {'feeds':>5} {'new':>5} {'published':>9} {'errors':>6}  state"
     print(header)
     for r in reports:
@@ -82,3 +86,5 @@ def _print_summary(reports: Sequence[SourceReport], elapsed: float) -> None:
             print(f"    {message}")
     total = sum(r.counts["published"] for r in reports)
     print(f"{len(reports)} sources, {total} published in {elapsed:.1f}s")
+    if stopped_by:
+        print(f"stopped early by {stopped_by}: the next crawl fetches what this one did not")

@@ -1,7 +1,9 @@
 """``newsmon run``, ``newsmon scheduler`` and ``newsmon worker``: the daemon's processes.
 
 The processes themselves are library code (:mod:`newsmon.scheduler.service` and
-:mod:`newsmon.scheduler.worker`); these verbs build the settings and connect to Redis.
+:mod:`newsmon.scheduler.worker`); these verbs build the settings, connect to Redis and, for
+``run`` and ``scheduler``, take the daemon lock (:mod:`newsmon.scheduler.instance`): a second
+daemon on the same data directory or Redis prefix exits 2 naming the running one.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from newsmon.scheduler.cli.common import UsageError, Verbs, add_verb, load_settings, redis_for
+from newsmon.scheduler.cli.common import UsageError, Verbs, add_verb, load_settings, redis_session
 from newsmon.settings.model import Config
 
 
@@ -38,12 +40,30 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace, config: Config, *, workers: int) -> int:
+    from newsmon.scheduler.instance import DaemonLock, DirectoryLock, new_holder
     from newsmon.scheduler.service import serve
 
     # The workers load the same file: --config as given, else the one the settings came from.
     config_path = Path(args.config) if args.config else config.path
-    with redis_for(config) as (client, keys, url):
-        return asyncio.run(serve(config, client, keys, redis_url=url, workers=workers, config_path=config_path))
+    holder = new_holder()
+    # On the embedded Redis, the data directory's file lock first: a second daemon leaves
+    # before it even connects.
+    directory = DirectoryLock(config.data_dir, config.redis.prefix) if not config.redis.url else None
+    if directory is not None:
+        directory.acquire(holder)
+    try:
+        with redis_session(config) as session:
+            lock = DaemonLock(session.client, session.keys, holder)
+            lock.acquire()
+            try:
+                return asyncio.run(serve(config, session.client, session.keys, redis_url=session.url,
+                                         workers=workers, config_path=config_path, lock=lock,
+                                         cold_stop=session.close))
+            finally:
+                lock.release()
+    finally:
+        if directory is not None:
+            directory.release()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -51,8 +71,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from newsmon.scheduler.worker import Worker
 
     config = load_settings(args)
-    with redis_for(config) as (client, keys, _url):
-        worker = Worker(config, client, keys, name=args.name, burst=args.burst, supervised=args.supervised)
+    with redis_session(config) as session:
+        worker = Worker(config, session.client, session.keys, name=args.name, burst=args.burst,
+                        supervised=args.supervised, cold_stop=session.close)
 
         async def main() -> int:
             worker.install_signal_handlers()
