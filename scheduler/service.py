@@ -20,6 +20,7 @@ import redis
 
 from newsmon.scheduler.daemon import Scheduler, Supervisor
 from newsmon.scheduler.keys import Keys
+from newsmon.scheduler.redis_conn import EmbeddedRedis
 from newsmon.scheduler.sinks import SinkRunner, build_sinks
 from newsmon.settings.model import Config
 
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 
 async def serve(config: Config, client: redis.Redis, keys: Keys, *, redis_url: str, workers: int,
-                config_path: Path | None) -> int:
+                config_path: Path | None, embedded: EmbeddedRedis | None = None) -> int:
     """Run the daemon until a signal; return its exit status.
 
     Args:
@@ -37,6 +38,7 @@ async def serve(config: Config, client: redis.Redis, keys: Keys, *, redis_url: s
         redis_url: the URL the workers connect to (the embedded server's, when there is one).
         workers: how many worker processes to supervise; 0 for the scheduler role alone.
         config_path: the configuration file the workers load.
+        embedded: the embedded Redis this daemon owns, restarted in place whenever it dies.
     """
     stop = asyncio.Event()
     signals = {"count": 0}
@@ -58,6 +60,10 @@ async def serve(config: Config, client: redis.Redis, keys: Keys, *, redis_url: s
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
 
+    # Its own event: the server is kept alive until the workers and sinks are done with it.
+    redis_done = asyncio.Event()
+    redis_watch = (asyncio.ensure_future(embedded.supervise(redis_done))
+                   if embedded is not None and embedded.owner else None)
     scheduler = Scheduler(config, client, keys)
     sink_task = _start_sinks(config, client, keys, stop)
     scheduler.start()
@@ -77,6 +83,9 @@ async def serve(config: Config, client: redis.Redis, keys: Keys, *, redis_url: s
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(sink_task, timeout=5)
+        if redis_watch is not None:
+            redis_done.set()
+            await redis_watch
     if failure:
         logger.error("%s", failure)
         return 1

@@ -80,18 +80,35 @@ def load_settings(args: argparse.Namespace) -> Config:
 
 
 @contextlib.contextmanager
-def redis_for(config: Config) -> Iterator[tuple[Any, Keys, str]]:
+def redis_for(config: Config, *, check: bool = True) -> Iterator[tuple[Any, Keys, str]]:
     """A client, the key names and the server's URL (the embedded server's, when it is used).
+
+    The embedded server is used as a guest: attached to, never stopped unless this command
+    started it (see :mod:`newsmon.scheduler.redis_conn`). ``check=False`` does not ping first
+    (a supervised worker waits for Redis in its own loop instead of exiting).
 
     Raises:
         RedisUnavailable: Redis cannot be reached or started.
     """
+    with _redis(config, owner=False, check=check) as (client, keys, url, _embedded):
+        yield client, keys, url
+
+
+@contextlib.contextmanager
+def daemon_redis(config: Config) -> Iterator[tuple[Any, Keys, str, Any]]:
+    """:func:`redis_for` for the daemon, plus the embedded server it owns (or None) to supervise."""
+    with _redis(config, owner=True, check=True) as found:
+        yield found
+
+
+@contextlib.contextmanager
+def _redis(config: Config, *, owner: bool, check: bool) -> Iterator[tuple[Any, Keys, str, Any]]:
     from newsmon.scheduler.redis_conn import open_redis
 
-    client, embedded = open_redis(config.redis.url, config.data_dir)
+    client, embedded = open_redis(config.redis.url, config.data_dir, owner=owner, check=check)
     url = config.redis.url or (embedded.url if embedded else "")
     try:
-        yield client, Keys(config.redis.prefix), url
+        yield client, Keys(config.redis.prefix), url, embedded
     finally:
         if embedded is not None:
             embedded.release(client)

@@ -11,7 +11,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from newsmon.scheduler.cli.common import UsageError, Verbs, add_verb, load_settings, redis_for
+from newsmon.scheduler.cli.common import UsageError, Verbs, add_verb, daemon_redis, load_settings, redis_for
 from newsmon.settings.model import Config
 
 
@@ -42,8 +42,9 @@ def _serve(args: argparse.Namespace, config: Config, *, workers: int) -> int:
 
     # The workers load the same file: --config as given, else the one the settings came from.
     config_path = Path(args.config) if args.config else config.path
-    with redis_for(config) as (client, keys, url):
-        return asyncio.run(serve(config, client, keys, redis_url=url, workers=workers, config_path=config_path))
+    with daemon_redis(config) as (client, keys, url, embedded):
+        return asyncio.run(serve(config, client, keys, redis_url=url, workers=workers, config_path=config_path,
+                                 embedded=embedded))
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -51,7 +52,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from newsmon.scheduler.worker import Worker
 
     config = load_settings(args)
-    with redis_for(config) as (client, keys, _url):
+    # A supervised worker that finds Redis away waits for it (its supervisor keeps running).
+    with redis_for(config, check=not args.supervised) as (client, keys, _url):
         worker = Worker(config, client, keys, name=args.name, burst=args.burst, supervised=args.supervised)
 
         async def main() -> int:
