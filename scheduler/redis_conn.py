@@ -225,6 +225,10 @@ class EmbeddedRedis:
             return None
         except PermissionError:
             return pid
+        # A killed server stays a zombie until whoever adopted it reaps it (seconds, in a container).
+        with contextlib.suppress(OSError, IndexError):
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in {"Z", "X"}:
+                return None
         return pid
 
     def acquire(self, *, owner: bool = False) -> str:
