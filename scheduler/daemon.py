@@ -55,6 +55,7 @@ class Scheduler:
         self.keys = keys
         self.queue = JobQueue(client, keys, config.scheduler.job_lease)
         self.outage = Outage("the scheduler")
+        self._missed: set[str] = set()  # sources whose tick fell in a Redis outage
         policy = config.scheduler
         self.aps = AsyncIOScheduler(
             timezone=UTC,
@@ -88,7 +89,8 @@ class Scheduler:
                 args=[source.name],
                 next_run_time=now,
             )
-        self.aps.add_job(self.heartbeat, "interval", seconds=5, id="heartbeat", replace_existing=True,
+        # Every 2s: the heartbeat is also what notices that Redis is back after an outage.
+        self.aps.add_job(self.heartbeat, "interval", seconds=2, id="heartbeat", replace_existing=True,
                          next_run_time=now)
         self.aps.add_job(self.maintain_feed, "interval", minutes=10, id="maintain-feed", replace_existing=True,
                          next_run_time=now)
@@ -97,7 +99,8 @@ class Scheduler:
 
     def enqueue(self, source: str) -> None:
         if not self.outage.due():
-            return  # Redis is away: the next attempt waits for the back-off
+            self._missed.add(source)  # Redis is away: queued as soon as it is back
+            return
         try:
             held = self._held_back(self.config.source(source))
             queued = False if held else self.queue.enqueue(source)
@@ -108,10 +111,13 @@ class Scheduler:
         except redis.RedisError as exc:
             if is_outage(exc):
                 self.outage.failed(exc)
+                self._missed.add(source)
             else:
                 logger.error("[%s] could not queue a poll job: %s", source, exc)
             return
-        self.outage.ok()
+        self._missed.discard(source)
+        if self.outage.ok():
+            self._catch_up()
         if held:
             logger.info("[%s] not polled: %s", source, held)
         elif queued:
@@ -190,7 +196,13 @@ class Scheduler:
             else:
                 logger.error("Could not write the scheduler's heartbeat: %s", exc)
             return
-        self.outage.ok()
+        if self.outage.ok() or self._missed:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Queue at once the polls whose ticks fell in the outage, rather than an interval later."""
+        for source in sorted(self._missed):
+            self.enqueue(source)
 
     def shutdown(self) -> None:
         if self.aps.running:

@@ -83,13 +83,14 @@ class Outage:
         """Whether a periodic caller should try Redis now (always, unless an outage's back-off runs)."""
         return self._since is None or time.monotonic() >= self._next_try
 
-    def ok(self) -> None:
-        """Note a call that worked: if Redis was away, say it is back."""
+    def ok(self) -> bool:
+        """Note a call that worked: if Redis was away, say it is back (and return True)."""
         if self._since is None:
-            return
+            return False
         with self._lock:
             if self._since is None:
-                return
+                return False
             now = time.monotonic()
             logger.info("Redis is back after %.1fs: %s resumes", now - self._since, self.role)
             self._since, self._failures, self.back_at = None, 0, now
+            return True
