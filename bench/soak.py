@@ -153,7 +153,9 @@ def main() -> int:
     ap.add_argument("--redis", choices=["embedded", "external"], default="embedded")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--source", choices=["auto", "mirror", "room"], default="auto")
-    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    shared = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared") if p.is_dir()),
+                  ROOT.parent / "shared")
+    ap.add_argument("--shared", type=Path, default=shared)
     ap.add_argument("--every", type=float, default=3.0, help="seconds between released articles")
     ap.add_argument("--initial", type=int, default=20, help="articles the mirror shows at start")
     ap.add_argument("--sample", type=float, default=15.0, help="seconds between RSS samples")
