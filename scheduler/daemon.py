@@ -39,6 +39,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from newsmon.crawler.politeness import adaptive_interval
 from newsmon.scheduler.jobs import JobQueue
 from newsmon.scheduler.keys import Keys
+from newsmon.scheduler.outage import Outage, is_outage
 from newsmon.scheduler.status import set_next_poll
 from newsmon.settings.model import Config, Source
 
@@ -53,6 +54,8 @@ class Scheduler:
         self.client = client
         self.keys = keys
         self.queue = JobQueue(client, keys, config.scheduler.job_lease)
+        self.outage = Outage("the scheduler")
+        self._missed: set[str] = set()  # sources whose tick fell in a Redis outage
         policy = config.scheduler
         self.aps = AsyncIOScheduler(
             timezone=UTC,
@@ -86,7 +89,8 @@ class Scheduler:
                 args=[source.name],
                 next_run_time=now,
             )
-        self.aps.add_job(self.heartbeat, "interval", seconds=5, id="heartbeat", replace_existing=True,
+        # Every 2s: the heartbeat is also what notices that Redis is back after an outage.
+        self.aps.add_job(self.heartbeat, "interval", seconds=2, id="heartbeat", replace_existing=True,
                          next_run_time=now)
         self.aps.add_job(self.maintain_feed, "interval", minutes=10, id="maintain-feed", replace_existing=True,
                          next_run_time=now)
@@ -94,6 +98,9 @@ class Scheduler:
         logger.info("Scheduler started: %d sources", sum(1 for s in self.config.sources if s.enabled))
 
     def enqueue(self, source: str) -> None:
+        if not self.outage.due():
+            self._missed.add(source)  # Redis is away: queued as soon as it is back
+            return
         try:
             held = self._held_back(self.config.source(source))
             queued = False if held else self.queue.enqueue(source)
@@ -102,8 +109,15 @@ class Scheduler:
             if job is not None and job.next_run_time is not None:
                 set_next_poll(self.client, self.keys, source, job.next_run_time.timestamp(), interval)
         except redis.RedisError as exc:
-            logger.error("[%s] could not queue a poll job: %s", source, exc)
+            if is_outage(exc):
+                self.outage.failed(exc)
+                self._missed.add(source)
+            else:
+                logger.error("[%s] could not queue a poll job: %s", source, exc)
             return
+        self._missed.discard(source)
+        if self.outage.ok():
+            self._catch_up()
         if held:
             logger.info("[%s] not polled: %s", source, held)
         elif queued:
@@ -167,11 +181,28 @@ class Scheduler:
             for warning in retention_warnings(self.client, self.keys, self.config.feed):
                 logger.warning("%s", warning)
         except redis.RedisError as exc:
-            logger.error("Could not maintain the article stream: %s", exc)
+            if is_outage(exc):
+                self.outage.failed(exc)  # tried again at the next run
+            else:
+                logger.error("Could not maintain the article stream: %s", exc)
 
     def heartbeat(self) -> None:
-        with contextlib.suppress(redis.RedisError):
+        """The scheduler's health key; also the probe that notices Redis is back during an outage."""
+        try:
             self.client.set(self.keys.health("scheduler", socket.gethostname()), f"{time.time():.3f}", ex=15)
+        except redis.RedisError as exc:
+            if is_outage(exc):
+                self.outage.failed(exc)
+            else:
+                logger.error("Could not write the scheduler's heartbeat: %s", exc)
+            return
+        if self.outage.ok() or self._missed:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Queue at once the polls whose ticks fell in the outage, rather than an interval later."""
+        for source in sorted(self._missed):
+            self.enqueue(source)
 
     def shutdown(self) -> None:
         if self.aps.running:
@@ -218,6 +249,7 @@ class Supervisor:
         self.config_path = config_path
         self.slots = [_Slot(i, instance) for i in range(workers)]
         self.hung_after = config.scheduler.hung_after.total_seconds()
+        self.outage = Outage("the supervisor")
 
     def _command(self, slot: _Slot) -> list[str]:
         # -P: the current directory is not put on sys.path, so a folder there (a source
@@ -280,10 +312,11 @@ class Supervisor:
 
     async def _check(self, slot_list: list[_Slot]) -> None:
         now = time.monotonic()
+        beats = await self._heartbeats(slot_list)
         for slot in slot_list:
             proc = slot.process
             if proc is not None and proc.returncode is None:
-                if now - slot.started > self.hung_after and self._hung(slot):
+                if beats is not None and now - slot.started > self.hung_after and self._hung(beats[slot.name]):
                     logger.error("Worker %s sent no heartbeat for %.0fs: killing it", slot.name, self.hung_after)
                     with contextlib.suppress(ProcessLookupError):
                         proc.kill()
@@ -312,11 +345,23 @@ class Supervisor:
             if slot.process is None and now >= slot.next_start:
                 await self._spawn(slot)
 
-    def _hung(self, slot: _Slot) -> bool:
+    async def _heartbeats(self, slot_list: list[_Slot]) -> dict[str, bytes | None] | None:
+        """The workers' heartbeats by name; None when they cannot be judged now: Redis is away,
+        or came back less than ``hung_after`` ago (a worker could not beat while it was away)."""
+        names = [slot.name for slot in slot_list]
         try:
-            beat = self.client.get(self.keys.health("worker", slot.name))
-        except redis.RedisError:
-            return False
+            values = await asyncio.to_thread(self.client.mget, [self.keys.health("worker", n) for n in names])
+        except redis.RedisError as exc:
+            if not is_outage(exc):
+                raise
+            self.outage.failed(exc)
+            return None
+        self.outage.ok()
+        if self.outage.back_at and time.monotonic() - self.outage.back_at < self.hung_after:
+            return None
+        return dict(zip(names, values, strict=True))
+
+    def _hung(self, beat: bytes | None) -> bool:
         if beat is None:
             return True
         return time.time() - float(beat.split()[0]) > self.hung_after

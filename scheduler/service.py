@@ -25,6 +25,7 @@ import redis
 from newsmon.scheduler.daemon import Scheduler, Supervisor
 from newsmon.scheduler.instance import REFRESH_EVERY, DaemonLock
 from newsmon.scheduler.keys import Keys
+from newsmon.scheduler.redis_conn import EmbeddedRedis
 from newsmon.scheduler.sinks import SinkRunner, build_sinks
 from newsmon.settings.model import Config
 
@@ -36,7 +37,8 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 async def serve(config: Config, client: redis.Redis, keys: Keys, *, redis_url: str, workers: int,
-                config_path: Path | None, lock: DaemonLock, cold_stop: Callable[[], None] | None = None) -> int:
+                config_path: Path | None, lock: DaemonLock, cold_stop: Callable[[], None] | None = None,
+                embedded: EmbeddedRedis | None = None) -> int:
     """Run the daemon until a signal; return its exit status.
 
     Args:
@@ -48,6 +50,7 @@ async def serve(config: Config, client: redis.Redis, keys: Keys, *, redis_url: s
         config_path: the configuration file the workers load.
         lock: the daemon lock, acquired; refreshed here while the daemon runs.
         cold_stop: the teardown to run before exiting at once on a second signal (closing Redis).
+        embedded: the embedded Redis this daemon owns, restarted in place whenever it dies.
     """
     stop = asyncio.Event()
     failures: list[str] = []
@@ -56,6 +59,10 @@ async def serve(config: Config, client: redis.Redis, keys: Keys, *, redis_url: s
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, handler, signum)
 
+    # Its own event: the server is kept alive until the workers and sinks are done with it.
+    redis_done = asyncio.Event()
+    redis_watch = (asyncio.ensure_future(embedded.supervise(redis_done))
+                   if embedded is not None and embedded.owner else None)
     scheduler = Scheduler(config, client, keys)
     supervisor: Supervisor | None = None
     sink_task = _start_sinks(config, client, keys, stop)
@@ -80,6 +87,9 @@ async def serve(config: Config, client: redis.Redis, keys: Keys, *, redis_url: s
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(sink_task, timeout=5)
+        if redis_watch is not None:
+            redis_done.set()
+            await redis_watch
     if failures:
         logger.error("%s", failures[0])
         return 1

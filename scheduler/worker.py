@@ -4,6 +4,13 @@ A worker claims a batch of jobs, crawls those sources in one Scrapy crawl, recor
 source's outcome and acknowledges the jobs only when the crawl finished. While it crawls it
 keeps its jobs' leases alive, and a heartbeat key with a TTL says it is alive.
 
+Redis outages: a worker never exits because Redis is away. A failed claim, acknowledgement
+or heartbeat waits for Redis with a bounded back-off (one WARNING, one INFO when it is back,
+see :mod:`newsmon.scheduler.outage`). A Redis call that fails inside a crawl (the crawl's
+components call Redis on the reactor thread, each call bounded by the socket timeouts) stops
+that crawl: its jobs are neither recorded nor acknowledged, so the worker crawls them again once
+Redis is back, and its documents' validators are not saved (the crawl did not finish).
+
 Stopping: the first SIGTERM, SIGINT or SIGHUP (a closed terminal) is a warm stop (the crawl in
 flight finishes, bounded by ``scheduler.stop_timeout``, after which it is stopped and its jobs
 left for another worker); the second is a cold stop (the caller's teardown, then exit at once;
@@ -29,6 +36,7 @@ from newsmon.crawler.runner import Crawl
 from newsmon.scheduler.hosts import HostGate
 from newsmon.scheduler.jobs import Job, JobQueue
 from newsmon.scheduler.keys import Keys
+from newsmon.scheduler.outage import OUTAGE_ERRORS, Outage, is_outage
 from newsmon.scheduler.status import record_poll
 from newsmon.scheduler.store import StoryStore
 from newsmon.settings.model import Config
@@ -72,6 +80,10 @@ class Worker:
         self.crawls = 0
         self.cold_stop = cold_stop  # teardown before a cold stop's immediate exit (closing Redis)
         self._signals = 0
+        self.outage = Outage(f"worker {self.name}")
+        self._crawl: Crawl | None = None
+        self._crawl_outage: BaseException | None = None  # why the crawl in flight lost Redis
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- signals ---------------------------------------------------------------------------
     def _on_signal(self, signum: int) -> None:
@@ -99,25 +111,70 @@ class Worker:
     # -- main loop -------------------------------------------------------------------------
     async def run(self) -> int:
         logger.info("Worker %s started", self.name)
+        self._loop = asyncio.get_running_loop()
         heartbeat = asyncio.ensure_future(self._heartbeat())
+        quiet = _CrawlOutageFilter(self._lost_redis)
+        handlers = logging.getLogger().handlers
+        for handler in handlers:
+            handler.addFilter(quiet)
         try:
             while not self.stopping.is_set():
-                jobs = await asyncio.to_thread(self.queue.claim, self.name, self.batch, 1000)
-                if not jobs:
-                    if self.burst:
-                        break
+                try:
+                    jobs = await asyncio.to_thread(self.queue.claim, self.name, self.batch, 1000)
+                    self.outage.ok()
+                    if not jobs:
+                        if self.burst:
+                            break
+                        continue
+                    self._crawl_outage = None
+                    await self._serve(jobs)
+                except OUTAGE_ERRORS as exc:
+                    await self._wait_for_redis(exc)
                     continue
-                await self._serve(jobs)
+                if self._crawl_outage is not None:
+                    await self._wait_for_redis(self._crawl_outage)
+                    continue
                 self.crawls += 1
                 if self.crawls >= self.config.scheduler.worker_max_polls:
                     logger.info("Worker %s: %d crawls done; exiting to be replaced", self.name, self.crawls)
                     break
         finally:
             heartbeat.cancel()
+            for handler in handlers:
+                handler.removeFilter(quiet)
             with contextlib.suppress(redis.RedisError):
                 self.client.delete(self.keys.health("worker", self.name))
         logger.info("Worker %s stopped after %d crawls", self.name, self.crawls)
         return 0
+
+    async def _wait_for_redis(self, exc: BaseException) -> None:
+        """Back off until Redis answers a PING again (or the worker is asked to stop)."""
+        while not self.stopping.is_set():
+            delay = self.outage.failed(exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), timeout=delay)
+            try:
+                await asyncio.to_thread(self.client.ping)
+            except OUTAGE_ERRORS as again:
+                exc = again
+                continue
+            self.outage.ok()
+            return
+
+    def _lost_redis(self, exc: BaseException, *, stop: bool = True) -> None:
+        """A Redis call failed inside the crawl in flight: stop it, and keep its jobs for later.
+
+        Called on the loop's thread, or on another (a log record's), hence the thread-safe call.
+        """
+        crawl = self._crawl
+        if self._crawl_outage is not None or crawl is None:
+            return
+        self._crawl_outage = exc
+        self.outage.failed(exc)
+        if stop and self._loop is not None:
+            logger.info("Worker %s: stopping the crawl in flight; its jobs are kept for when Redis is back",
+                        self.name)
+            self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(crawl.stop()))
 
     async def _serve(self, jobs: list[Job]) -> None:
         known = [j for j in jobs if j.source in {s.name for s in self.config.sources}]
@@ -137,11 +194,15 @@ class Worker:
                            sources=tuple(sources), hosts=HostGate(self.client, self.keys, self.config.fetch),
                            recheck=recheck)
         crawl = Crawl(ctx)
+        self._crawl, self._crawl_outage = crawl, None
         keepalive = asyncio.ensure_future(self._keep_leases(known))
         watchdog = asyncio.ensure_future(self._stop_when_asked(crawl))
         started = time.monotonic()
         try:
             reports = await crawl.run()
+        except OUTAGE_ERRORS as exc:
+            self._lost_redis(exc, stop=False)
+            return
         except Exception as exc:
             # A bug of ours, not the outlets'. Record it on the sources and acknowledge the
             # jobs: the next scheduled poll tries again, instead of this worker (and its
@@ -154,8 +215,13 @@ class Worker:
             self.queue.ack(known)
             return
         finally:
+            self._crawl = None
             keepalive.cancel()
             watchdog.cancel()
+        if self._crawl_outage is not None:
+            # Nothing recorded or acknowledged: the jobs stay pending under this worker's name
+            # and are crawled again once Redis is back (what was published stays deduplicated).
+            return
         record_poll(self.client, self.keys, reports.values())
         if crawl.finished:
             self.queue.ack(known)
@@ -173,7 +239,11 @@ class Worker:
         every = max(0.5, self.queue.lease_ms / 3000)
         while True:
             await asyncio.sleep(every)
-            await asyncio.to_thread(self.queue.extend, self.name, jobs)
+            try:
+                await asyncio.to_thread(self.queue.extend, self.name, jobs)
+            except OUTAGE_ERRORS as exc:
+                self._lost_redis(exc)
+                return
 
     async def _stop_when_asked(self, crawl: Crawl) -> None:
         await self.stopping.wait()
@@ -188,11 +258,32 @@ class Worker:
             if self.parent is not None and os.getppid() != self.parent and not self.stopping.is_set():
                 logger.warning("Worker %s: supervisor gone; stopping", self.name)
                 self.stopping.set()
-            with contextlib.suppress(redis.RedisError):
+            try:
                 await asyncio.to_thread(
                     self.client.set, key, f"{time.time():.3f} crawls={self.crawls}", ex=HEARTBEAT_TTL
                 )
+            except OUTAGE_ERRORS as exc:
+                self.outage.failed(exc)  # the main loop or the crawl notices too, and waits
+            else:
+                self.outage.ok()
             await asyncio.sleep(HEARTBEAT_EVERY)
+
+
+class _CrawlOutageFilter(logging.Filter):
+    """Drops the tracebacks Scrapy logs for a Redis call that failed inside a crawl (its
+    callbacks, pipelines, signal handlers) and reports the failure: it is an outage, which the
+    worker logs once, not an error of the crawl's."""
+
+    def __init__(self, report: Any) -> None:
+        super().__init__()
+        self.report = report
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is None or not is_outage(exc):
+            return True
+        self.report(exc)
+        return False
 
 
 def make_context(config: Config, client: redis.Redis, keys: Keys, sources: Sequence[str],

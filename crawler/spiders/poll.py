@@ -272,6 +272,7 @@ class PollSpider(scrapy.Spider):
         logger.warning("[%s] %s: %s", source, url, why)
 
     def on_document_error(self, failure: Failure) -> None:
+        _raise_if_redis_is_away(failure)
         request = failure.request  # type: ignore[attr-defined]
         source = request.meta["source"]
         report = self.ctx.report(source)
@@ -282,6 +283,7 @@ class PollSpider(scrapy.Spider):
         self._document_failed(request, _describe(failure))
 
     def on_article_error(self, failure: Failure) -> None:
+        _raise_if_redis_is_away(failure)
         request = failure.request  # type: ignore[attr-defined]
         source = request.meta["source"]
         report = self.ctx.report(source)
@@ -302,6 +304,15 @@ class PollSpider(scrapy.Spider):
         self.ctx.report(source).error(f"{request.url}: {why}")
         self.ctx.failed_documents.add(request.meta["via"][1])
         logger.warning("[%s] article %s: %s", source, request.url, why)
+
+
+def _raise_if_redis_is_away(failure: Failure) -> None:
+    """A middleware's Redis call failed: not the source's failure but an outage, which whoever
+    runs the crawl handles (Scrapy logs the re-raised error with its exception attached)."""
+    import redis
+
+    if failure.check(redis.ConnectionError, redis.TimeoutError):
+        failure.raiseException()
 
 
 def _describe(failure: Failure) -> str:

@@ -102,15 +102,20 @@ class RedisSession:
 
 
 @contextlib.contextmanager
-def redis_session(config: Config) -> Iterator[RedisSession]:
+def redis_session(config: Config, *, owner: bool = False, check: bool = True) -> Iterator[RedisSession]:
     """A :class:`RedisSession` on the configured server (or the embedded one), closed at exit.
+
+    The embedded server is used as a guest: attached to, never stopped unless this command
+    started it (see :mod:`newsmon.scheduler.redis_conn`); the daemon (``owner=True``) owns it
+    and restarts it when it dies. ``check=False`` does not ping first (a supervised worker
+    waits for Redis in its own loop instead of exiting).
 
     Raises:
         RedisUnavailable: Redis cannot be reached or started.
     """
     from newsmon.scheduler.redis_conn import open_redis
 
-    client, embedded = open_redis(config.redis.url, config.data_dir)
+    client, embedded = open_redis(config.redis.url, config.data_dir, owner=owner, check=check)
     url = config.redis.url or (embedded.url if embedded else "")
     session = RedisSession(client, Keys(config.redis.prefix), url, embedded)
     try:
@@ -120,13 +125,13 @@ def redis_session(config: Config) -> Iterator[RedisSession]:
 
 
 @contextlib.contextmanager
-def redis_for(config: Config) -> Iterator[tuple[Any, Keys, str]]:
+def redis_for(config: Config, *, check: bool = True) -> Iterator[tuple[Any, Keys, str]]:
     """A client, the key names and the server's URL (the embedded server's, when it is used).
 
     Raises:
         RedisUnavailable: Redis cannot be reached or started.
     """
-    with redis_session(config) as session:
+    with redis_session(config, check=check) as session:
         yield session.client, session.keys, session.url
 
 

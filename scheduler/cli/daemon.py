@@ -52,13 +52,14 @@ def _serve(args: argparse.Namespace, config: Config, *, workers: int) -> int:
     if directory is not None:
         directory.acquire(holder)
     try:
-        with redis_session(config) as session:
+        # The daemon owns the embedded Redis: it restarts the server when it dies.
+        with redis_session(config, owner=True) as session:
             lock = DaemonLock(session.client, session.keys, holder)
             lock.acquire()
             try:
                 return asyncio.run(serve(config, session.client, session.keys, redis_url=session.url,
                                          workers=workers, config_path=config_path, lock=lock,
-                                         cold_stop=session.close))
+                                         cold_stop=session.close, embedded=session.embedded))
             finally:
                 lock.release()
     finally:
@@ -71,7 +72,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from newsmon.scheduler.worker import Worker
 
     config = load_settings(args)
-    with redis_session(config) as session:
+    # A supervised worker that finds Redis away waits for it (its supervisor keeps running).
+    with redis_session(config, check=not args.supervised) as session:
         worker = Worker(config, session.client, session.keys, name=args.name, burst=args.burst,
                         supervised=args.supervised, cold_stop=session.close)
 

@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from types import FrameType
@@ -36,6 +37,8 @@ from newsmon.scheduler.feed import (
     start_position,
 )
 from newsmon.scheduler.keys import Keys
+from newsmon.scheduler.outage import OUTAGE_ERRORS, Outage, reason
+from newsmon.scheduler.redis_conn import RedisUnavailable
 from newsmon.scheduler.sinks.base import SINK_GROUP_PREFIX
 from newsmon.settings.model import Config, FeedSettings
 
@@ -128,7 +131,8 @@ def run_feed_read(args: argparse.Namespace, client: redis.Redis, keys: Keys, con
                   out: TextIO | None = None) -> int:
     """``newsmon feed read``: JSON lines to ``out``, acknowledged once written and flushed.
 
-    Without ``--follow`` it stops when the group has nothing left. A closed pipe (``| head``)
+    Without ``--follow`` it stops when the group has nothing left (and a Redis outage is an
+    error); with it, an outage is waited out with a bounded back-off. A closed pipe (``| head``)
     ends it quietly, leaving the unwritten records unacknowledged. The first SIGINT/SIGTERM
     finishes the batch in hand; a second one interrupts. Returns the exit status.
 
@@ -143,10 +147,18 @@ def run_feed_read(args: argparse.Namespace, client: redis.Redis, keys: Keys, con
         reader.seek(args.start)
     remaining: int | None = args.count
     block_ms = int(BLOCK_SLICE * 1000) if args.follow else None
+    outage = Outage("the feed reader")
     with _stop_on_signals() as stopping:
         try:
             while not stopping():
-                items = reader.read(min(args.batch, remaining or args.batch), block_ms)
+                try:
+                    items = reader.read(min(args.batch, remaining or args.batch), block_ms)
+                except OUTAGE_ERRORS as exc:
+                    if not args.follow:
+                        raise RedisUnavailable(f"lost Redis while reading the feed: {reason(exc)}") from None
+                    _sleep(outage.failed(exc), stopping)
+                    continue
+                outage.ok()
                 if not items:
                     if not args.follow and reader.last_read_count == 0:
                         break
@@ -157,7 +169,14 @@ def run_feed_read(args: argparse.Namespace, client: redis.Redis, keys: Keys, con
                 except BrokenPipeError:
                     _quiet_stdout(out)
                     return 0
-                reader.ack(items)
+                try:
+                    reader.ack(items)
+                except OUTAGE_ERRORS as exc:
+                    # Written but not acknowledged: delivered again later (at least once).
+                    if not args.follow:
+                        raise RedisUnavailable(f"lost Redis while reading the feed: {reason(exc)}") from None
+                    _sleep(outage.failed(exc), stopping)
+                    continue
                 if remaining is not None:
                     remaining -= len(items)
                     if remaining <= 0:
@@ -165,6 +184,13 @@ def run_feed_read(args: argparse.Namespace, client: redis.Redis, keys: Keys, con
         except KeyboardInterrupt:  # the second signal: stop now, unacknowledged stay pending
             return 130
     return 0
+
+
+def _sleep(seconds: float, stopping: Callable[[], bool]) -> None:
+    """Wait ``seconds``, or less if a signal asks to stop."""
+    deadline = time.monotonic() + seconds
+    while not stopping() and (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, 0.2))  # a back-off between reconnection attempts, checked for signals
 
 
 def _line(item: FeedItem, envelope: bool) -> str:
@@ -270,7 +296,7 @@ def _age(age: timedelta) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m newsmon.scheduler.cli.feed --redis-url URL feed read|groups ...``."""
-    from newsmon.scheduler.redis_conn import RedisUnavailable, connect
+    from newsmon.scheduler.redis_conn import connect
 
     parser = argparse.ArgumentParser(prog="newsmon")
     parser.add_argument("--redis-url", required=True)

@@ -8,6 +8,9 @@ pending entries first, oldest first. Delivery is at-least-once and in order.
 
 The daemon runs :meth:`SinkRunner.run` as an asyncio task (each sink works in a thread of its
 own, so a slow webhook holds up nobody); ``newsmon crawl`` calls :meth:`SinkRunner.drain_once`.
+A Redis outage stops no sink for good: each waits for Redis with the runner's bounded back-off
+(one WARNING for the sinks, one INFO when Redis is back) and takes up its lease again, which
+it recognises by its token (the lease may have outlived the outage).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import redis
 
 from newsmon.scheduler.feed import BLOCK_SLICE, FeedItem, FeedReader, default_consumer
 from newsmon.scheduler.keys import Keys
+from newsmon.scheduler.outage import OUTAGE_ERRORS, Outage, is_outage
 from newsmon.scheduler.sinks.base import Sink, SinkError
 from newsmon.settings.model import FeedSettings
 
@@ -40,6 +44,16 @@ DEAD_LETTER_CAP = 10_000
 #: Seconds a sink's lease lasts unless renewed; renewed every third of it.
 LEASE = 60.0
 
+# KEYS[1] the lease key. ARGV[1] our token, ARGV[2] lease (ms). Takes the lease if it is free
+# or already ours (held before an outage); returns 1 if we hold it now, else 0.
+_ACQUIRE = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
 # KEYS[1] the lease key. ARGV[1] our token, ARGV[2] lease (ms). Renews the lease if we hold it;
 # returns 1 if we did, else 0.
 _RENEW = """
@@ -71,17 +85,22 @@ class LeaseLost(RuntimeError):
 
 
 class _Lease:
-    """The exclusive right to deliver one sink: ``SET NX PX``, renewed while held."""
+    """The exclusive right to deliver one sink, renewed while held.
 
-    def __init__(self, client: redis.Redis, key: str, seconds: float) -> None:
+    ``token`` names the holder: one per sink and process, so that after an outage the process
+    takes up the lease it still holds instead of waiting for it to expire.
+    """
+
+    def __init__(self, client: redis.Redis, key: str, seconds: float, token: str | None = None) -> None:
         self.client, self.key, self.seconds = client, key, seconds
-        self.token = f"{default_consumer()}:{uuid.uuid4().hex[:8]}"
+        self.token = token or f"{default_consumer()}:{uuid.uuid4().hex[:8]}"
+        self._acquire = client.register_script(_ACQUIRE)
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
         self._due = 0.0
 
     def acquire(self) -> bool:
-        if self.client.set(self.key, self.token, nx=True, px=int(self.seconds * 1000)):
+        if self._acquire(keys=[self.key], args=[self.token, int(self.seconds * 1000)]):
             self._due = time.monotonic() + self.seconds / 3
             return True
         return False
@@ -97,8 +116,11 @@ class _Lease:
         try:
             self._release(keys=[self.key], args=[self.token])
         except redis.RedisError as exc:  # it expires on its own
-            logger.warning("Could not release %s (%s); it expires in %.0fs", self.key, exc,
-                           self.seconds)
+            if is_outage(exc):
+                logger.debug("Could not release %s while Redis is away; it expires in %.0fs unless taken up again",
+                             self.key, self.seconds)
+            else:
+                logger.warning("Could not release %s (%s); it expires in %.0fs", self.key, exc, self.seconds)
 
 
 class SinkRunner:
@@ -133,6 +155,8 @@ class SinkRunner:
         #: Outcomes per (sink name, outcome): delivered, refused, unavailable, dead_lettered,
         #: restarted.
         self.counters: Counter[tuple[str, str]] = Counter()
+        self.outage = Outage("the sinks")
+        self._tokens = {sink.name: f"{default_consumer()}:{uuid.uuid4().hex[:8]}" for sink in self.sinks}
 
     # -- the daemon's task -------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -163,6 +187,9 @@ class SinkRunner:
             try:
                 self._serve_until(sink, halt)
                 return
+            except OUTAGE_ERRORS as exc:
+                halt.wait(self.outage.failed(exc))
+                continue
             except (LeaseLost, SinkError, redis.RedisError) as exc:
                 failures = self._failures(failures, started)
                 logger.warning("Sink %s stopped: %s; restarting in %.1fs", sink.name, exc,
@@ -179,7 +206,7 @@ class SinkRunner:
         return 1 if time.monotonic() - started > self.backoff.cap else failures + 1
 
     def _serve_until(self, sink: Sink, halt: threading.Event) -> None:
-        lease = _Lease(self.client, self.keys.sink_lock(sink.name), self.lease)
+        lease = _Lease(self.client, self.keys.sink_lock(sink.name), self.lease, self._tokens[sink.name])
         waiting = False
         while not lease.acquire():
             if not waiting:
@@ -193,6 +220,7 @@ class SinkRunner:
             while not halt.is_set():
                 lease.renew_if_due()
                 items = reader.read(self.batch, block_ms=int(BLOCK_SLICE * 1000))
+                self.outage.ok()
                 if items:
                     self._deliver(sink, reader, items, lease, halt)
         finally:
