@@ -13,7 +13,6 @@ import pytest
 from tests.helpers import COMMAND_TIMEOUT, child_env
 from tests.hostile import HostileWeb, Outlet, build_outlets, newsmon, write_config
 
-
 #: A config needs a source; extract does not poll it.
 SOURCES = [{"name": "unused", "feeds": ["https://unused.example/feed"]}]
 
