@@ -10,13 +10,16 @@ import socket
 import ssl
 import urllib.request
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from newsmon.crawler.extraction import extract
 from newsmon.crawler.record import article_record, story_key
 from newsmon.crawler.topic import TopicMatcher
-from newsmon.settings.model import Config
+from newsmon.settings.model import Config, Topic
 
 if TYPE_CHECKING:
     from newsmon.crawler.middlewares.guard import IPNetwork
@@ -134,24 +137,94 @@ def _guarded_opener(allow_private: bool, allowed: Sequence[IPNetwork], max_redir
     return urllib.request.build_opener(urllib.request.ProxyHandler({}), Http, Https, Redirects)
 
 
-def page_record(body: bytes, url: str, config: Config, source: str | None = None) -> dict[str, Any]:
-    """The record the pipeline would build for the page at ``url``, with the topic match shown.
+#: The ``source`` of a record extracted without ``--source``.
+NO_SOURCE = "extract"
+#: A file extracted without ``--url`` is given the URL ``https://extract.invalid/<file name>``:
+#: a record's URLs are http(s), and ``.invalid`` (RFC 2606) can never be a real site.
+FILE_URL_BASE = "https://extract.invalid/"
 
-    ``source`` names a configured source whose language hint and selectors apply. Unlike the
-    pipeline, an off-topic page is not dropped: its record says that no term matched.
+
+class UnknownSource(KeyError):
+    """``--source`` names no configured source."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True, slots=True)
+class PageRecord:
+    """A page's record, complete as the feed would carry a new story, and the topic's verdict.
+
+    ``kept`` is False when the configured topic would drop the page (the crawl would not
+    publish it); ``reason`` says why, in one line.
+    """
+
+    record: dict[str, Any]
+    kept: bool
+    reason: str
+
+
+def file_url(path: Path) -> str:
+    """The placeholder URL of a file extracted without ``--url``."""
+    return FILE_URL_BASE + quote(path.name)
+
+
+def page_record(body: bytes, url: str, config: Config, source: str | None = None) -> PageRecord:
+    """The record the pipeline would publish for the page at ``url``, as a new story.
+
+    ``source`` names a configured source whose language hint and selectors apply; without it
+    the record's ``source`` is :data:`NO_SOURCE` and ``discovered_via`` points at the page
+    itself. Unlike the pipeline, an off-topic page is not dropped: it is returned with
+    ``kept=False``, and its ``topic`` lists the terms that were found.
 
     Raises:
         NotAnArticle: the page is not an article (:mod:`newsmon.crawler.extract`).
-        KeyError: ``source`` is not a configured source.
+        UnknownSource: ``source`` is not a configured source.
+        InvalidURL: ``url`` is not an absolute http(s) URL.
     """
-    settings = config.source(source) if source else None
+    settings = None
+    if source is not None:
+        try:
+            settings = config.source(source)
+        except KeyError:
+            names = ", ".join(s.name for s in config.sources) or "none"
+            raise UnknownSource(f'unknown source "{source}" (configured: {names})') from None
     article = extract(body, url, None, language_hint=settings.language if settings else None,
                       selectors=settings.selectors if settings else None, settings=config.extraction)
     key, shown = story_key(url, article.canonical_url, config.dedup.tracking_params)
-    topic = None
-    if config.topic is not None:
-        match = TopicMatcher(config.topic).match(
-            {"title": article.title, "description": article.description, "text": article.text})
-        topic = match.to_record() if match else {"name": config.topic.name, "matched": [], "groups": {}}
-    return article_record(article, url=url, key=key, canonical_url=shown, source=source,
-                          fetched_at=datetime.now(UTC), via=None, topic=topic)
+    fields = {"title": article.title, "description": article.description, "text": article.text}
+    topic, kept, reason = _topic_verdict(config.topic, fields)
+    record = article_record(article, url=url, key=key, canonical_url=shown,
+                            source=source or NO_SOURCE, fetched_at=datetime.now(UTC),
+                            via={"kind": "page", "url": url}, topic=topic)
+    # What the publisher adds to a story it has not seen before.
+    record.update(event="new", duplicate_of=None, cluster_id=record["id"], revision=1, changes=[])
+    return PageRecord(record, kept, reason)
+
+
+def _topic_verdict(topic: Topic | None, fields: dict[str, str | None]
+                   ) -> tuple[dict[str, Any] | None, bool, str]:
+    """The record's ``topic``, whether the topic keeps the page, and why."""
+    if topic is None:
+        return None, True, "kept: no topic is configured"
+    match = TopicMatcher(topic).match(fields)
+    if match is not None:
+        terms = ", ".join(f'"{term}"' for term in match.matched) or "no term needed"
+        return match.to_record(), True, f'kept by topic "{topic.name}": {terms}'
+    # Which terms are there at all, "none" ones included, to say what failed.
+    every = tuple(term for _, group in topic.all for term in group) + topic.any + topic.none
+    seen = TopicMatcher(Topic(name=topic.name, any=every, fields=topic.fields)).match(fields)
+    found = set(seen.matched) if seen else set()
+    why = []
+    if excluded := [term.text for term in topic.none if term.text in found]:
+        why.append("it contains " + ", ".join(f'"{text}"' for text in excluded) + " (none)")
+    for name, group in topic.all:
+        if not any(term.text in found for term in group):
+            why.append(f'no term of the all group "{name}"')
+    if topic.any and not any(term.text in found for term in topic.any):
+        why.append("no term of any")
+    groups = {name: sorted({t.text for t in group if t.text in found}) for name, group in topic.all}
+    positive = [term.text for _, group in topic.all for term in group] + [t.text for t in topic.any]
+    shown = {"name": topic.name, "matched": sorted({t for t in positive if t in found}),
+             "groups": groups}
+    return shown, False, f'dropped by topic "{topic.name}": {"; ".join(why) or "no match"}'

@@ -178,3 +178,118 @@ def test_schema_admits_every_date_source_extraction_produces() -> None:
 
     allowed = record_schema()["properties"]["published_from"]["enum"]
     assert set(allowed) == {*DATE_SOURCES, None}
+
+
+# -- the docs against real records ---------------------------------------------------------------
+PAGES = ROOT / "tests" / "pages"
+#: A URL variant of the page: www., a tracking parameter, a trailing slash, a fragment.
+VARIANT = "https://WWW.Example.org/news/2024/03/14/riverside-bicycle-bridge/?utm_source=rss#top"
+
+
+def _readme_rows() -> dict[str, tuple[str, str]]:
+    """The README's record table: field -> (type, meaning)."""
+    text = (ROOT / "README.md").read_text("utf-8")
+    table = text.split("### Record fields", 1)[1].split("\n#", 1)[0]
+    rows = re.findall(r"^\| `([a-z_]+)` \| ([^|]+) \|(.*)\|$", table, flags=re.MULTILINE)
+    return {name: (kind.strip(), meaning.strip()) for name, kind, meaning in rows}
+
+
+def _real_records() -> list[dict[str, Any]]:
+    """Records of real pages, built by the code the crawl and ``newsmon extract`` share."""
+    from newsmon.crawler.standalone import page_record
+    from newsmon.settings.model import Config
+
+    config = Config(sources=())
+    return [page_record((PAGES / name).read_bytes(), url, config).record
+            for name, url in [("en_article.html", VARIANT),
+                              ("fr_article.html", "https://www.lemonde.example/a/1.html"),
+                              ("split_body.html", "https://example.org/split")]]
+
+
+#: README type words -> the JSON types they mean.
+_README_TYPES = {"integer": {"integer"}, "string": {"string"}, "object": {"object"},
+                 "null": {"null"}, "array of strings": {"array"}}
+
+
+def _documented_types(kind: str) -> set[str]:
+    return set().union(*(_README_TYPES[part.strip()] for part in kind.split(" or ")))
+
+
+def _schema_types(spec: dict[str, Any], schema: dict[str, Any]) -> set[str]:
+    """The JSON types a schema property admits ($ref, anyOf, enum and const resolved)."""
+    if "$ref" in spec:
+        return _schema_types(schema["$defs"][spec["$ref"].rsplit("/", 1)[1]], schema)
+    if "anyOf" in spec:
+        return set().union(*(_schema_types(part, schema) for part in spec["anyOf"]))
+    if "type" in spec:
+        return {spec["type"]} if isinstance(spec["type"], str) else set(spec["type"])
+    values = spec["enum"] if "enum" in spec else [spec["const"]]
+    names = {str: "string", int: "integer", type(None): "null"}
+    return {names[type(value)] for value in values}
+
+
+def _json_type(value: object) -> str:
+    names = {str: "string", int: "integer", type(None): "null", list: "array", dict: "object"}
+    return names[type(value)]
+
+
+def test_readme_types_are_the_schema_types() -> None:
+    """Each README row has a meaning, and its type is exactly what the schema admits."""
+    schema = record_schema()
+    rows = _readme_rows()
+    assert sorted(rows) == sorted(schema["properties"])
+    assert [name for name, (_, meaning) in rows.items() if not meaning] == []
+    wrong = {name: (kind, sorted(_schema_types(schema["properties"][name], schema)))
+             for name, (kind, _) in rows.items()
+             if _documented_types(kind) != _schema_types(schema["properties"][name], schema)}
+    assert wrong == {}
+
+
+def test_real_records_have_every_documented_field_with_its_documented_type() -> None:
+    """A real page's record has every README field, no other, each of a type the README gives,
+    and the shipped schema accepts it."""
+    rows = _readme_rows()
+    for record in _real_records():
+        assert sorted(record) == sorted(rows)
+        wrong = {name: _json_type(record[name]) for name, (kind, _) in rows.items()
+                 if _json_type(record[name]) not in _documented_types(kind)}
+        assert wrong == {}
+        assert record_problems(record) == []
+
+
+def test_text_is_documented_as_paragraphs_on_one_newline_each() -> None:
+    """The README and the schema say paragraphs are separated by one newline, and a real record's
+    text is one paragraph per line, with no blank line."""
+    readme = _readme_rows()["text"][1]
+    schema = record_schema()["properties"]["text"]["description"]
+    for description in (readme, schema):
+        assert "one newline" in description
+        assert "never a blank line" in description
+    record = _real_records()[0]
+    text = record["text"]
+    assert "\n\n" not in text
+    paragraphs = text.split("\n")
+    assert len(paragraphs) >= 5
+    assert paragraphs[0].startswith("The long-promised bicycle bridge")
+    assert paragraphs[1].startswith("The span, a slender steel arch")
+    assert all(paragraph.strip() == paragraph and paragraph for paragraph in paragraphs)
+
+
+def test_id_is_computed_as_documented() -> None:
+    """id is the first 16 hex digits of SHA-256 of canonicalize(canonical_url), as the README
+    and the schema say (not of canonical_url as shown), so URL variants share it."""
+    import hashlib
+
+    from newsmon.crawler.urls import canonicalize
+
+    for description in (_readme_rows()["id"][1], record_schema()["properties"]["id"]["description"]):
+        assert "first 16 hex digits of the SHA-256" in description
+        assert "canonicalize" in description
+    assert "canonicalize(canonical_url).encode()).hexdigest()[:16]" in _readme_rows()["id"][1]
+    for record in _real_records():
+        key = canonicalize(record["canonical_url"])
+        assert record["id"] == hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    en = _real_records()[0]
+    assert en["canonical_url"] == "https://www.example.org/news/2024/03/14/riverside-bicycle-bridge"
+    plain = hashlib.sha256(en["canonical_url"].encode("utf-8")).hexdigest()[:16]
+    assert en["id"] != plain  # the strict form, not the URL as shown

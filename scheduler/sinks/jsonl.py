@@ -5,17 +5,21 @@ the files partition the stream and a record delivered again after a crash lands 
 file. Each line is one record exactly as published, and a line is a record only once it ends
 with a newline.
 
-Crash safety, in order, for every chunk of records:
+Crash and failure safety, in order, for every chunk of records:
 
 1. the journal ``.journal.json`` records the size of each file about to grow and the last
    stream ID of the chunk (written to a temporary file, fsynced, renamed, directory fsynced);
-2. the lines are appended with one ``write`` per file and fsynced;
-3. the runner acknowledges the chunk.
+2. the lines are appended with ``O_APPEND`` writes, one file after the other, and fsynced;
+3. the runner acknowledges the chunk (only once :meth:`JsonlFileSink.deliver` returned).
 
-When the sink starts and the journal's last entry is still unacknowledged, the chunk may have
-been written in part or in full: the files are cut back to the journalled sizes and the chunk
-is written again when it is redelivered. So a file never keeps a partial line or the same
-entry twice, whatever moment a crash hits. Without a journal, a trailing partial line is cut.
+If any step fails (a full disk, a file size limit, an I/O error: a write may have gone in
+part), the files are cut back to the journalled sizes before the error is reported, and
+nothing of the chunk is acknowledged. If that cut fails too, the sink remembers it and makes
+it first at its next delivery, before writing anything. When the sink starts and the journal's
+last entry is still unacknowledged (a crash), the files are cut back to the journalled sizes
+and the chunk is written again when it is redelivered. And before a file grows, a last line
+without its newline is cut (a crash with no journal to say more). So a file never keeps a
+partial line or the same entry twice, whatever write fails where.
 """
 
 from __future__ import annotations
@@ -43,13 +47,18 @@ class JsonlFileSink(Sink):
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._repaired: set[str] = set()
+        #: File name -> size to cut it back to: the files of a chunk whose write failed.
+        self._undo_sizes: dict[str, int] = {}
 
     def path(self, item: FeedItem) -> Path:
         """The file ``item`` goes to."""
         return self.directory / f"{item.time:%Y-%m-%d}.jsonl"
 
     def recover(self, is_pending: Callable[[str], bool]) -> None:
+        # What this process remembers of a failed chunk is stale once the sink restarts (another
+        # process may have delivered meanwhile); the journal on disk says what to cut.
         self._repaired.clear()
+        self._undo_sizes.clear()
         try:
             self._recover(is_pending)
         except OSError as exc:
@@ -79,13 +88,41 @@ class JsonlFileSink(Sink):
         for item in items:
             chunks.setdefault(self.path(item).name, []).append(item.line())
         try:
+            self._undo()  # a chunk that failed and could not be cut back then
             self.directory.mkdir(parents=True, exist_ok=True)
             sizes = {name: self._size_after_repair(self.directory / name) for name in chunks}
             self._write_journal({"version": 1, "last_id": items[-1].id, "files": sizes})
+        except OSError as exc:
+            raise SinkError(f"cannot write under {self.directory}: {exc.strerror or exc}") from None
+        self._undo_sizes = sizes
+        try:
             for name, lines in chunks.items():
                 self._append(self.directory / name, "".join(lines).encode("utf-8"), sizes[name])
         except OSError as exc:
-            raise SinkError(f"cannot write under {self.directory}: {exc.strerror or exc}") from None
+            message = f"cannot write under {self.directory}: {exc.strerror or exc}"
+            try:
+                self._undo()
+            except OSError as undo:
+                logger.warning("JSONL sink: cannot cut the files back yet (%s); will before the "
+                               "next write", undo.strerror or undo)
+            raise SinkError(message) from None
+        self._undo_sizes = {}
+
+    def _undo(self) -> None:
+        """Cut the files of a failed chunk back to their sizes before it (a no-op if none)."""
+        for name, size in list(self._undo_sizes.items()):
+            path = self.directory / name
+            try:
+                current = path.stat().st_size
+            except FileNotFoundError:
+                current = 0
+            if current > size:
+                logger.warning("JSONL sink: cutting %s back to %d bytes: a write of %d bytes "
+                               "failed and will be made again", path, size, current - size)
+                with path.open("r+b") as handle:
+                    handle.truncate(size)
+                    os.fsync(handle.fileno())
+            del self._undo_sizes[name]
 
     def _size_after_repair(self, path: Path) -> int:
         try:
