@@ -14,10 +14,10 @@ import redis
 from newsmon.scheduler.cli.feed import UsageError, add_feed_parser, main, run_feed_groups, run_feed_read
 from newsmon.scheduler.feed import FeedReader, groups_info
 from newsmon.scheduler.keys import Keys
-from newsmon.settings.model import Config
+from newsmon.settings.model import Config, Source
 from tests.test_feed_support import BASE_MS, make_record, publish, publish_many
 
-CONFIG = Config(sources=())
+CONFIG = Config(sources=tuple(Source(name) for name in ("a", "b", "daily", "example")))
 
 
 def _args(*argv: str) -> argparse.Namespace:

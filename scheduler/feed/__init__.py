@@ -24,6 +24,7 @@ from __future__ import annotations
 from newsmon.scheduler.feed.deadletters import (
     DEAD_LETTERS_CAP,
     UnknownDeadLetters,
+    add_dead_letter,
     dead_letter_key,
     delete_group,
     drop,
@@ -59,6 +60,7 @@ __all__ = [
     "MalformedRecord",
     "Record",
     "UnknownDeadLetters",
+    "add_dead_letter",
     "check_name",
     "dead_letter_key",
     "default_consumer",

@@ -43,19 +43,21 @@ def entry_problem(fields: Mapping[str, str]) -> tuple[str | None, Record | None]
         value = json.loads(raw)
     except ValueError as exc:
         return f"record is not JSON ({exc})", None
+    problem = _contract_problem(value)
+    return (problem, None) if problem else (None, cast(Record, value))
+
+
+def _contract_problem(value: object) -> str | None:
     if not isinstance(value, dict):
-        return f"record is a JSON {type(value).__name__}, not an object", None
+        return f"record is a JSON {type(value).__name__}, not an object"
     version = value.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool):
-        return "record has no integer schema_version", None
+        return "record has no integer schema_version"
     wrong = [name for name in _STRING_FIELDS if not isinstance(value.get(name), str)]
     if wrong:
-        return f"record fields {', '.join(wrong)} are not strings", None
-    if version == SCHEMA_VERSION:
-        missing = [name for name in _required() if name not in value]
-        if missing:
-            return f"record lacks required fields {', '.join(missing)}", None
-    return None, cast(Record, value)
+        return f"record fields {', '.join(wrong)} are not strings"
+    missing = [name for name in _required() if name not in value] if version == SCHEMA_VERSION else []
+    return f"record lacks required fields {', '.join(missing)}" if missing else None
 
 
 class FeedItem:

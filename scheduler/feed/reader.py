@@ -142,6 +142,8 @@ class FeedReader:
         self._suspects: deque[_Taken] = deque()  # handed out one at a time
         self._requeued_out: set[str] = set()  # requeued entries handed out, not acknowledged
         self.created = self._create_group(start_position(from_id))
+        # Listed in its group from the start (a blocked XREADGROUP does not create it).
+        client.xgroup_createconsumer(self.stream, self.group, self.consumer)
 
     def _create_group(self, position: str) -> bool:
         try:
