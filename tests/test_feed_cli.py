@@ -192,7 +192,7 @@ def test_groups_table_and_json(redis_client: redis.Redis, keys: Keys) -> None:
                               "DELIVERED"]
     assert analysis.split()[:4] == ["analysis", "1", "2", "3"]
     assert analysis.split()[-1] == ids[1]
-    assert later.split()[:5] == ["later", "0", "0", "0", "-"]
+    assert later.split()[:5] == ["later", "1", "0", "0", "-"]
     out = io.StringIO()
     run_feed_groups(_args("groups", "--json"), redis_client, keys, CONFIG, out, err=io.StringIO())
     first = json.loads(out.getvalue().splitlines()[0])
