@@ -119,6 +119,17 @@ class Keys:
         """Records a sink gave up on (list, capped)."""
         return f"{self.tag}:dead:{sink}"
 
+    def feed_holding(self, group: str) -> str:
+        """What each consumer of a feed group holds while it works: field consumer, value the
+        stream ID it was handed alone, or ``*`` for a batch; deleted on a clean stop (hash, TTL
+        a week, refreshed on every read). Tells a crash on one record from a restart."""
+        return f"{self.tag}:feed-holding:{group}"
+
+    def feed_requeue(self, group: str) -> str:
+        """Dead letters put back for one group to read again: field stream ID, value JSON of
+        the entry's fields and deliveries (hash; bounded by the dead-letter lists it came from)."""
+        return f"{self.tag}:feed-requeue:{group}"
+
     def sink_lock(self, sink: str) -> str:
         """Held by the one process delivering a sink, which keeps it in order (string, TTL)."""
         return f"{self.tag}:sink-lock:{sink}"

@@ -11,6 +11,7 @@ import redis
 from newsmon.scheduler import feed
 from newsmon.scheduler.feed import (
     MAX_SEQ,
+    FeedItem,
     FeedReader,
     MalformedRecord,
     groups_info,
@@ -113,22 +114,52 @@ def test_records_are_parsed(redis_client: redis.Redis, keys: Keys) -> None:
     assert item.time == id_time(stream_id)
 
 
-def test_a_record_that_is_not_json_raises_on_use(redis_client: redis.Redis, keys: Keys) -> None:
-    """A broken record field is delivered, and fails with MalformedRecord when parsed."""
-    redis_client.xadd(keys.articles, {"id": "x", "event": "new", "source": "s", "record": "{oops"})
-    (item,) = FeedReader(redis_client, keys, "g", "c").read(10)
+def test_a_record_that_is_not_json_raises_on_use() -> None:
+    """A FeedItem built on a broken record field fails with MalformedRecord when parsed or
+    written as a line, so nothing but a JSON object is ever written out."""
+    item = FeedItem("1-0", {"id": "x", "event": "new", "source": "s", "record": "oops"})
     with pytest.raises(MalformedRecord):
         _ = item.record
+    with pytest.raises(MalformedRecord):
+        item.line()
+    with pytest.raises(MalformedRecord):
+        FeedItem("1-0", {"id": "x"}).line()
 
 
-def test_entries_without_a_record_are_skipped(redis_client: redis.Redis, keys: Keys) -> None:
-    """An entry lacking the record field is acknowledged and not returned."""
-    redis_client.xadd(keys.articles, {"id": "x", "event": "new"})
-    good = publish_many(redis_client, keys, 1)
+@pytest.mark.parametrize(("fields", "reason"), [
+    ({"id": "x", "event": "new"}, "no record field"),
+    ({"id": "x", "event": "new", "source": "s", "record": "{oops"}, "record is not JSON"),
+    ({"id": "x", "event": "new", "source": "s", "record": "oops"}, "record is not JSON"),
+    ({"id": "x", "event": "new", "source": "s", "record": "[1, 2]"}, "record is a JSON list, not an object"),
+    ({"id": "x", "event": "new", "source": "s", "record": '{"schema_version": 1, "id": 7}'},
+     "record fields id, event, source are not strings"),
+    ({"id": "x", "event": "new", "source": "s",
+      "record": '{"schema_version": 1, "id": "x", "event": "new", "source": "s"}'},
+     "record lacks required fields"),
+])
+def test_a_malformed_entry_is_dead_lettered_alone_on_first_sight(
+    redis_client: redis.Redis, keys: Keys, fields: dict[str, str], reason: str
+) -> None:
+    """A malformed entry among valid ones is dead-lettered at once with its reason, acknowledged,
+    and the valid entries of the same batch are returned."""
+    before = publish_many(redis_client, keys, 2)
+    bad = redis_client.xadd(keys.articles, fields).decode()
+    after = publish_many(redis_client, keys, 2, start=2)
     reader = FeedReader(redis_client, keys, "g", "c")
-    assert _ids(reader.read(10)) == good
+    assert _ids(reader.read(10)) == before + after
+    (letter,) = [json.loads(x) for x in redis_client.lrange(reader.dead_letters, 0, -1)]
+    assert (letter["stream_id"], letter["deliveries"], letter["fields"]) == (bad, 1, fields)
+    assert letter["error"].startswith(f"malformed entry: {reason}")
     assert reader.counters["malformed"] == 1
-    assert groups_info(redis_client, keys)[0].pending == 1  # only the good one, unacknowledged
+    assert groups_info(redis_client, keys)[0].pending == 4  # the good ones, unacknowledged
+
+
+def test_a_newer_schema_version_is_not_judged_by_v1_fields(redis_client: redis.Redis, keys: Keys) -> None:
+    """A record of a later schema_version is delivered: consumers check schema_version themselves."""
+    record = {"schema_version": 2, "id": "x", "event": "new", "source": "s"}
+    redis_client.xadd(keys.articles, {"id": "x", "event": "new", "source": "s", "record": json.dumps(record)})
+    (item,) = FeedReader(redis_client, keys, "g", "c").read(10)
+    assert item.record == record
 
 
 def test_consumers_of_one_group_share_entries(redis_client: redis.Redis, keys: Keys) -> None:
@@ -199,20 +230,36 @@ def test_fresh_pending_entries_are_not_claimed(redis_client: redis.Redis, keys: 
 
 
 def test_restarted_consumer_gets_its_own_pending_first(redis_client: redis.Redis, keys: Keys) -> None:
-    """A consumer restarted under the same name resumes its unacknowledged entries at once."""
+    """A consumer restarted under the same name after a clean stop resumes its unacknowledged
+    entries at once, in batches, without counting them as failed deliveries."""
     ids = publish_many(redis_client, keys, 5)
-    FeedReader(redis_client, keys, "g", "worker", settings=NO_CLAIM).read(3)
+    with FeedReader(redis_client, keys, "g", "worker", settings=NO_CLAIM) as first:
+        first.read(3)
     restarted = FeedReader(redis_client, keys, "g", "worker", settings=NO_CLAIM)
     assert _ids(restarted.read(2)) == ids[:2]
     assert _ids(restarted.read(2)) == ids[2:3]
     assert _ids(restarted.read(10)) == ids[3:]
     assert restarted.read(10) == []
+    pending = redis_client.xpending_range(keys.articles, "g", "-", "+", 10)
+    assert [p["times_delivered"] for p in pending] == [1] * 5
+
+
+def test_a_crashed_consumers_pending_come_back_one_at_a_time(redis_client: redis.Redis, keys: Keys) -> None:
+    """After a failure with a batch in hand, the batch comes back one entry per read, none blamed."""
+    ids = publish_many(redis_client, keys, 4)
+    FeedReader(redis_client, keys, "g", "worker", settings=NO_CLAIM).read(3)  # never closed: a crash
+    restarted = FeedReader(redis_client, keys, "g", "worker", settings=NO_CLAIM)
+    assert [_ids(restarted.read(10)) for _ in range(3)] == [[i] for i in ids[:3]]
+    assert _ids(restarted.read(10)) == ids[3:]
+    pending = redis_client.xpending_range(keys.articles, "g", "-", "+", 10)
+    assert [p["times_delivered"] for p in pending] == [1] * 4
 
 
 def test_entries_trimmed_while_pending_are_dropped(redis_client: redis.Redis, keys: Keys) -> None:
     """A pending entry deleted from the stream is acknowledged, counted lost, not returned."""
     ids = publish_many(redis_client, keys, 3)
-    FeedReader(redis_client, keys, "g", "w", settings=NO_CLAIM).read(3)
+    with FeedReader(redis_client, keys, "g", "w", settings=NO_CLAIM) as first:
+        first.read(3)
     redis_client.xdel(keys.articles, ids[0])
     restarted = FeedReader(redis_client, keys, "g", "w", settings=NO_CLAIM)
     assert _ids(restarted.read(10)) == ids[1:]

@@ -14,10 +14,10 @@ import redis
 from newsmon.scheduler.cli.feed import UsageError, add_feed_parser, main, run_feed_groups, run_feed_read
 from newsmon.scheduler.feed import FeedReader, groups_info
 from newsmon.scheduler.keys import Keys
-from newsmon.settings.model import Config
+from newsmon.settings.model import Config, Source
 from tests.test_feed_support import BASE_MS, make_record, publish, publish_many
 
-CONFIG = Config(sources=())
+CONFIG = Config(sources=tuple(Source(name) for name in ("a", "b", "daily", "example")))
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -192,7 +192,7 @@ def test_groups_table_and_json(redis_client: redis.Redis, keys: Keys) -> None:
                               "DELIVERED"]
     assert analysis.split()[:4] == ["analysis", "1", "2", "3"]
     assert analysis.split()[-1] == ids[1]
-    assert later.split()[:5] == ["later", "0", "0", "0", "-"]
+    assert later.split()[:5] == ["later", "1", "0", "0", "-"]
     out = io.StringIO()
     run_feed_groups(_args("groups", "--json"), redis_client, keys, CONFIG, out, err=io.StringIO())
     first = json.loads(out.getvalue().splitlines()[0])

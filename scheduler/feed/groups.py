@@ -161,6 +161,8 @@ def trim(
         for consumer in client.xinfo_consumers(stream, info.name):
             if int(consumer["pending"]) == 0 and int(consumer["idle"]) > idle_ms:
                 client.xgroup_delconsumer(stream, info.name, as_str(consumer["name"]))
+                # Its note of what it held (a crash leaves one) goes with it: the hash stays bounded.
+                client.hdel(keys.feed_holding(info.name), as_str(consumer["name"]))
                 logger.debug("Removed idle consumer %s from feed group %s",
                              as_str(consumer["name"]), info.name)
     return removed

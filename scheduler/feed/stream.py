@@ -12,6 +12,8 @@ from typing import Any
 
 #: Consumer group and consumer names: what is safe in a shell, a log line and a key.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._:-]+")
+#: Consumer groups whose names start with this feed the sinks (one consumer each, in order).
+SINK_GROUP_PREFIX = "sink:"
 #: The largest sequence number of a stream ID.
 MAX_SEQ = 2**64 - 1
 #: The time of stream ID 0 and the unit of its first part.

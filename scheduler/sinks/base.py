@@ -12,9 +12,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
 from newsmon.scheduler.feed import FeedItem
+from newsmon.scheduler.feed.stream import SINK_GROUP_PREFIX
 
-#: Consumer groups whose names start with this feed the sinks (one consumer each, in order).
-SINK_GROUP_PREFIX = "sink:"
+__all__ = ["SINK_GROUP_PREFIX", "Sink", "SinkError"]
 
 
 class SinkError(Exception):

@@ -16,7 +16,6 @@ it recognises by its token (the lease may have outlived the outage).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
@@ -29,7 +28,15 @@ from datetime import UTC, datetime
 
 import redis
 
-from newsmon.scheduler.feed import BLOCK_SLICE, FeedItem, FeedReader, default_consumer
+from newsmon.scheduler.feed import (
+    BLOCK_SLICE,
+    FeedItem,
+    FeedReader,
+    MalformedRecord,
+    add_dead_letter,
+    dead_letter_key,
+    default_consumer,
+)
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.outage import OUTAGE_ERRORS, Outage, is_outage
 from newsmon.scheduler.sinks.base import Sink, SinkError
@@ -217,12 +224,17 @@ class SinkRunner:
                 return
         try:
             reader = self._start(sink)
-            while not halt.is_set():
-                lease.renew_if_due()
-                items = reader.read(self.batch, block_ms=int(BLOCK_SLICE * 1000))
-                self.outage.ok()
-                if items:
-                    self._deliver(sink, reader, items, lease, halt)
+            try:
+                while not halt.is_set():
+                    lease.renew_if_due()
+                    items = reader.read(self.batch, block_ms=int(BLOCK_SLICE * 1000))
+                    self.outage.ok()
+                    if items:
+                        self._deliver(sink, reader, items, lease, halt)
+            except (LeaseLost, SinkError):
+                _close(reader)  # not the records' fault: nothing it holds is blamed
+                raise
+            _close(reader)
         finally:
             lease.release()
 
@@ -258,8 +270,13 @@ class SinkRunner:
                     total += delivered
                     if not finished:
                         break
+                _close(reader)
             except LeaseLost as exc:  # this process stalled; the other holder carries on
                 logger.warning("Sink %s: %s", sink.name, exc)
+            except redis.RedisError:
+                raise
+            except Exception:  # a sink's bug must not end the crawl; its entries stay pending
+                logger.exception("Sink %s failed; its records are left for later", sink.name)
             finally:
                 lease.release()
         return total
@@ -268,12 +285,8 @@ class SinkRunner:
     def _start(self, sink: Sink) -> FeedReader:
         reader = FeedReader(self.client, self.keys, sink.group, CONSUMER,
                             settings=self.feed_settings, from_id="0", claim_stale=False)
-        sink.recover(lambda stream_id: self._is_pending(sink, stream_id))
+        sink.recover(reader.is_pending)
         return reader
-
-    def _is_pending(self, sink: Sink, stream_id: str) -> bool:
-        return bool(self.client.xpending_range(self.keys.articles, sink.group, min=stream_id,
-                                               max=stream_id, count=1))
 
     def _deliver(self, sink: Sink, reader: FeedReader, items: list[FeedItem], lease: _Lease,
                  halt: threading.Event | None) -> tuple[int, bool]:
@@ -287,6 +300,11 @@ class SinkRunner:
             chunk = queue[: sink.chunk_size]
             try:
                 sink.deliver(chunk)
+            except MalformedRecord as exc:  # the reader screens entries; a sink may judge further
+                bad = next((item for item in chunk if _malformed(item)), chunk[0])
+                queue.remove(bad)
+                self._dead_letter(sink, bad, f"malformed entry: {exc}", 1)
+                continue
             except SinkError as exc:
                 done = chunk[: max(0, exc.delivered)]
                 if done:
@@ -339,10 +357,12 @@ class SinkRunner:
             lease.renew_if_due()
         return halt.is_set()
 
-    def _dead_letter(self, sink: Sink, item: FeedItem, error: str, attempts: int) -> None:
-        key = self.keys.dead_letters(sink.name)
+    def _dead_letter(self, sink: Sink, item: FeedItem, error: str, attempts: int,
+                     reader: FeedReader | None = None) -> None:
+        key = dead_letter_key(self.keys, sink.group)
         letter = {
             "sink": sink.name,
+            "group": sink.group,
             "stream_id": item.id,
             "failed_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "attempts": attempts,
@@ -350,10 +370,26 @@ class SinkRunner:
             "fields": dict(item.fields),
         }
         pipe = self.client.pipeline(transaction=True)
-        pipe.lpush(key, json.dumps(letter, ensure_ascii=False))
-        pipe.ltrim(key, 0, self.dead_letter_cap - 1)
+        add_dead_letter(pipe, key, letter, self.dead_letter_cap)
         pipe.xack(self.keys.articles, sink.group, item.id)
+        pipe.hdel(self.keys.feed_requeue(sink.group), item.id)
         pipe.execute()
         self.counters[sink.name, "dead_lettered"] += 1
         logger.warning("Sink %s gave up on entry %s (record %s) after %d attempts: %s; "
                        "kept in %s", sink.name, item.id, item.fields.get("id"), attempts, error, key)
+
+
+def _malformed(item: FeedItem) -> bool:
+    try:
+        item.line()
+    except MalformedRecord:
+        return True
+    return False
+
+
+def _close(reader: FeedReader) -> None:
+    """A clean stop of a sink's reader; if Redis is gone, the note simply outlives it."""
+    try:
+        reader.close()
+    except redis.RedisError as exc:
+        logger.debug("Could not close the reader of %s: %s", reader.group, exc)
