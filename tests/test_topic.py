@@ -40,10 +40,9 @@ def test_english_article_matches_with_its_terms_and_groups() -> None:
     match = _matcher(US_MIDEAST).match(
         {"title": "US troops attacked in western Iraq", "description": "The Pentagon said no one was hurt."}
     )
-    assert match == TopicMatch(
-        name="t",
-        matched=["Iraq", "Pentagon", "US troops"],
-        groups={"us_military": ["Pentagon", "US troops"], "region": ["Iraq"]},
+    assert isinstance(match, TopicMatch)
+    assert (match.name, match.matched, match.groups) == (
+        "t", ["Iraq", "Pentagon", "US troops"], {"us_military": ["Pentagon", "US troops"], "region": ["Iraq"]}
     )
 
 
@@ -55,13 +54,15 @@ def test_french_article_matches_ignoring_case_and_accents() -> None:
 
 
 def test_record_shape_is_name_matched_and_groups() -> None:
-    """to_record() gives the JSON-ready name, sorted matched terms and per-group terms in config order."""
+    """to_record() gives the name, sorted matched terms, per-group terms in config order and the scores."""
     match = _matcher(US_MIDEAST).match({"title": "Frappes américaines sur les Houthis en mer Rouge"})
     assert match is not None
     assert match.to_record() == {
         "name": "t",
         "matched": ["frappe* américaine*", "Houthi*", "mer Rouge"],
         "groups": {"us_military": ["frappe* américaine*"], "region": ["Houthi*", "mer Rouge"]},
+        "score": 3.0,
+        "scores": {"us_military": 1.0, "region": 2.0},
     }
     assert list(match.to_record()["groups"]) == ["us_military", "region"]
 
