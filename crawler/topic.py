@@ -375,7 +375,7 @@ class TopicMatcher:
                         for b in found[term.sides[1]] if text.close(a, b, term.distance)]
             context = [span for index in term.unless for span in found.get(index, ())]
             if context:
-                hits = [hit for hit in hits if not any(text.close(hit, span, term.within) for span in context)]
+                hits = [hit for hit in hits if not any(text.close(hit, span, term.term.within) for span in context)]
             if hits:
                 where.append(name)
         return where
