@@ -196,6 +196,8 @@ def test_packaged_topic_matches_english_and_french_coverage() -> None:
     assert english is not None
     assert english.groups == {"us_military": ["CENTCOM", "US warship", "warship"], "region": ["Houthi*", "Red Sea"]}
     assert french is not None
-    assert french.groups == {"us_military": ["Pentagone", "Pentagone NEAR/s soldat", "soldat américain"], "region": ["Syrie*"]}
+    assert french.groups == {
+        "us_military": ["Pentagone", "Pentagone NEAR/s soldat", "soldat américain"], "region": ["Syrie*"]
+    }
     assert matcher.match({"title": "Iraq qualifies for the World Cup", "text": "Fans in Baghdad cheered."}) is None
     assert matcher.match({"title": "Pentagon budget hearing", "text": "Congress debated procurement."}) is None
