@@ -325,11 +325,15 @@ class TopicMatcher:
                 spans[name] = self._scan(texts[name].text)
         language = language.split("-")[0].lower() if language else None
         title_weight = self.topic.title_weight
+        anywhere = {index for found in spans.values() for index in found}
 
         def worth(term: Term) -> float:
             if term.languages and language is not None and language not in term.languages:
                 return 0.0
-            where = self._found_in(self._compiled[term], texts, spans)
+            compiled = self._compiled[term]
+            if not anywhere.issuperset(compiled.sides):
+                return 0.0  # most terms: skipped without looking at any field
+            where = self._found_in(compiled, texts, spans)
             if not where:
                 return 0.0
             return term.weight * (title_weight if "title" in where else 1.0)
