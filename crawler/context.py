@@ -58,7 +58,8 @@ class PublishOutcome(Protocol):
 
 
 class StoryStore(Protocol):
-    """The dedup state a crawl reads and writes: seen URLs, and the atomic publish."""
+    """The dedup state a crawl reads and writes: seen URLs, the atomic publish, and the stubs of
+    the stories the topic dropped."""
 
     def unseen(self, urls: Sequence[str]) -> list[str]:
         """The canonical URLs of ``urls`` not seen before, in order."""
@@ -68,6 +69,9 @@ class StoryStore(Protocol):
 
     def publish(self, record: Mapping[str, Any], fp: Fingerprints) -> PublishOutcome:
         """Deduplicate ``record`` and publish it (or not) in one atomic step."""
+
+    def keep_dropped(self, stub: Mapping[str, Any]) -> None:
+        """Keep the compact stub of a story the topic dropped (``newsmon topic why`` reads it)."""
 
 
 class CrawlKeys(Protocol):

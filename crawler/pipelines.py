@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -18,7 +19,7 @@ from scrapy.exceptions import DropItem
 from newsmon.crawler.context import CrawlContext, context_of
 from newsmon.crawler.extraction import Article, NotAnArticle, extract
 from newsmon.crawler.fingerprint import Fingerprints
-from newsmon.crawler.record import article_record, story_key
+from newsmon.crawler.record import article_record, dropped_stub, story_key
 from newsmon.crawler.spiders.poll import Page
 from newsmon.crawler.topic import TopicMatcher
 from newsmon.crawler.urls import canonicalize
@@ -134,12 +135,17 @@ class TopicPipeline(_ContextPipeline):
     def process(self, item: Any) -> Any:
         if not isinstance(item, Story) or self.matcher is None:
             return item
-        match = self.matcher.match(
-            {"title": item.record["title"], "description": item.record["description"], "text": item.record["text"]}
+        record = item.record
+        verdict = self.matcher.evaluate(
+            {"title": record["title"], "description": record["description"], "text": record["text"]},
+            record["language"],
         )
-        if match is None:
+        if not verdict.kept:
+            explained = {**verdict.to_record(), "missed": verdict.missed, "excluded": verdict.excluded}
+            self.ctx.store.keep_dropped(dropped_stub(record, explained, item.urls, verdict.reason, datetime.now(UTC)))
+            logger.debug("[%s] %s: off topic (%s)", item.page.source, item.page.url, verdict.reason)
             raise self._drop(item.page, "off_topic", item.urls, "off topic")
-        item.record["topic"] = match.to_record()
+        record["topic"] = verdict.to_record()
         return item
 
 

@@ -7,7 +7,7 @@ page. Imports neither Scrapy nor Redis; the publisher adds the dedup fields (``e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -75,4 +75,35 @@ def article_record(
         "fetched_at": iso(fetched_at),
         "discovered_via": via,
         "topic": topic,
+    }
+
+
+#: The ``schema_version`` of dropped-story stubs (``newsmon topic why``, ``topic replay``).
+STUB_SCHEMA_VERSION = 1
+_LEAD = 400  # characters of text kept as the lead when the page has no description
+
+
+def dropped_stub(record: Mapping[str, Any], verdict: Mapping[str, Any], urls: Sequence[str],
+                 reason: str, dropped_at: datetime) -> dict[str, Any]:
+    """The compact trace of a story the topic dropped: who, what it was about, and why.
+
+    Never the article text: a lead (the description, else the text's first characters) only.
+    """
+    lead = record.get("description") or (record.get("text") or "")[:_LEAD]
+    return {
+        "schema_version": STUB_SCHEMA_VERSION,
+        "id": record["id"],
+        "url": record["url"],
+        "urls": list(urls),
+        "source": record.get("source"),
+        "title": record.get("title"),
+        "lead": lead,
+        "language": record.get("language"),
+        "topic": verdict.get("name"),
+        "score": verdict.get("score"),
+        "groups": verdict.get("groups", {}),
+        "missed": verdict.get("missed", []),
+        "excluded": verdict.get("excluded", []),
+        "reason": reason,
+        "dropped_at": iso(dropped_at),
     }

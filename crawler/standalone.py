@@ -193,7 +193,7 @@ def page_record(body: bytes, url: str, config: Config, source: str | None = None
                       selectors=settings.selectors if settings else None, settings=config.extraction)
     key, shown = story_key(url, article.canonical_url, config.dedup.tracking_params)
     fields = {"title": article.title, "description": article.description, "text": article.text}
-    topic, kept, reason = _topic_verdict(config.topic, fields)
+    topic, kept, reason = _topic_verdict(config.topic, fields, article.language)
     record = article_record(article, url=url, key=key, canonical_url=shown,
                             source=source or NO_SOURCE, fetched_at=datetime.now(UTC),
                             via={"kind": "page", "url": url}, topic=topic)
@@ -202,29 +202,23 @@ def page_record(body: bytes, url: str, config: Config, source: str | None = None
     return PageRecord(record, kept, reason)
 
 
-def _topic_verdict(topic: Topic | None, fields: dict[str, str | None]
+def _topic_verdict(topic: Topic | None, fields: dict[str, str | None], language: str | None
                    ) -> tuple[dict[str, Any] | None, bool, str]:
     """The record's ``topic``, whether the topic keeps the page, and why."""
     if topic is None:
         return None, True, "kept: no topic is configured"
-    match = TopicMatcher(topic).match(fields)
-    if match is not None:
-        terms = ", ".join(f'"{term}"' for term in match.matched) or "no term needed"
-        return match.to_record(), True, f'kept by topic "{topic.name}": {terms}'
-    # Which terms are there at all, "none" ones included, to say what failed.
-    every = tuple(term for _, group in topic.all for term in group) + topic.any + topic.none
-    seen = TopicMatcher(Topic(name=topic.name, any=every, fields=topic.fields)).match(fields)
-    found = set(seen.matched) if seen else set()
+    verdict = TopicMatcher(topic).evaluate(fields, language)
+    if verdict.kept:
+        terms = ", ".join(f'"{term}"' for term in verdict.matched) or "no term needed"
+        return verdict.to_record(), True, f'kept by topic "{topic.name}" (score {verdict.score:g}): {terms}'
     why = []
-    if excluded := [term.text for term in topic.none if term.text in found]:
-        why.append("it contains " + ", ".join(f'"{text}"' for text in excluded) + " (none)")
-    for name, group in topic.all:
-        if not any(term.text in found for term in group):
-            why.append(f'no term of the all group "{name}"')
-    if topic.any and not any(term.text in found for term in topic.any):
-        why.append("no term of any")
-    groups = {name: sorted({t.text for t in group if t.text in found}) for name, group in topic.all}
-    positive = [term.text for _, group in topic.all for term in group] + [t.text for t in topic.any]
-    shown = {"name": topic.name, "matched": sorted({t for t in positive if t in found}),
-             "groups": groups}
-    return shown, False, f'dropped by topic "{topic.name}": {"; ".join(why) or "no match"}'
+    if verdict.excluded:
+        why.append("it contains " + ", ".join(f'"{text}"' for text in verdict.excluded) + " (none)")
+    for name in verdict.missed:
+        if name == "any":
+            why.append("no term of any")
+        else:
+            why.append(f'too little of the all group "{name}" (score {verdict.scores.get(name, 0):g})')
+    if not why and verdict.threshold is not None:
+        why.append(f"score {verdict.score:g} below the threshold {verdict.threshold:g}")
+    return verdict.to_record(), False, f'dropped by topic "{topic.name}": {"; ".join(why) or "no match"}'

@@ -34,6 +34,12 @@ class Keys:
         """Poll jobs for workers (stream, consumer group ``workers``). Trimmed on ack."""
         return f"{self.tag}:jobs"
 
+    @property
+    def dropped(self) -> str:
+        """Stubs of the stories the topic dropped (stream; trimmed to 7 days and 20,000 entries on
+        every append, TTL 7 days; see ``newsmon.scheduler.dropped``)."""
+        return f"{self.tag}:dropped"
+
     def job_pending(self, source: str) -> str:
         """The stream ID of the poll job of ``source`` while it is queued or running (string, no TTL)."""
         return f"{self.tag}:job:{source}"

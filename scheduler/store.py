@@ -58,6 +58,7 @@ from typing import Any, TypedDict
 import redis
 
 from newsmon.crawler.fingerprint import Fingerprints, hash64, story_id, to_signed
+from newsmon.scheduler.dropped import DroppedStubs
 from newsmon.scheduler.keys import Keys
 from newsmon.settings.model import DedupSettings, FeedSettings
 
@@ -260,6 +261,10 @@ class StoryStore:
         pipe.execute()
 
     # -- publish ---------------------------------------------------------------------------
+    def keep_dropped(self, stub: Mapping[str, Any]) -> None:
+        """Keep the stub of a story the topic dropped (bounded: see ``newsmon.scheduler.dropped``)."""
+        DroppedStubs(self.client, self.keys, clock=self.clock).add(stub)
+
     def publish(self, record: Mapping[str, Any], fp: Fingerprints) -> Outcome:
         """Decide and, when there is something to publish, append the record: one Lua script.
 

@@ -52,15 +52,20 @@ from newsmon.settings.model import (
     WebhookSink,
 )
 from newsmon.settings.rules import (
+    NEAR_MAX,
     NORMALIZE,
     RULES,
     TOPIC_FIELDS,
     Rule,
+    context_word,
+    language_code,
     log_level,
     positive_duration,
+    positive_number,
     quote,
     redis_url,
     term_text,
+    term_weight,
     topic_field,
 )
 
@@ -386,54 +391,120 @@ class _Reader:
             message = f"expected a mapping (name:, all:, any:, none:), got {_describe(node)}"
             return self.problem(node, path, message)
         kwargs: dict[str, Any] = {}
-        for key, value_node in self.items(node, path, ("name", "all", "any", "none", "fields")):
+        minimums: list[tuple[str, float]] = []
+        for key, value_node in self.items(node, path, _TOPIC_KEYS):
             where = _join(path, key)
             if key == "name":
                 kwargs[key] = self.value(value_node, str, where)
             elif key == "all":
-                kwargs[key] = self.groups(value_node, where)
+                kwargs[key] = self.groups(value_node, where, minimums)
             elif key == "fields":
-                kwargs[key] = self.value(value_node, tuple[str, ...], where, topic_field)
-                if kwargs[key] == ():
-                    message = f"expected some of {', '.join(TOPIC_FIELDS)}"
-                    kwargs[key] = self.problem(value_node, where, message)
+                kwargs[key] = self.fields(value_node, where)
+            elif key in ("threshold", "title_weight"):
+                kwargs[key] = self.value(value_node, float, where, positive_number)
+            elif key in ("inflect", "acronyms"):
+                kwargs[key] = self.value(value_node, bool, where)
             else:
-                kwargs[key] = self.terms(value_node, where)
+                kwargs[key] = self.term_lists(value_node, where, minimums if key == "any" else None, key)
         if "name" not in kwargs:
             kwargs["name"] = self.problem(node, _join(path, "name"), "required key missing")
         if any(value is _INVALID for value in kwargs.values()):
             return _INVALID
         if not (kwargs.get("all") or kwargs.get("any") or kwargs.get("none")):
             return self.problem(node, path, "expected at least one of all, any or none")
-        return Topic(**kwargs)
+        return Topic(**kwargs, minimums=tuple(minimums))
 
-    def groups(self, node: Node, path: str) -> Any:
+    def fields(self, node: Node, path: str) -> Any:
+        value = self.value(node, tuple[str, ...], path, topic_field)
+        if value == ():
+            return self.problem(node, path, f"expected some of {', '.join(TOPIC_FIELDS)}")
+        return value
+
+    def groups(self, node: Node, path: str, minimums: list[tuple[str, float]]) -> Any:
         if not isinstance(node, MappingNode):
             message = f"expected a mapping of group names to terms, got {_describe(node)}"
             return self.problem(node, path, message)
-        groups = [(name, self.terms(terms, _join(path, name)))
+        groups = [(name, self.term_lists(terms, _join(path, name), minimums, name))
                   for name, terms in self.items(node, path, None)]
         return _INVALID if any(terms is _INVALID for _, terms in groups) else tuple(groups)
 
-    def terms(self, node: Node, path: str) -> Any:
+    def term_lists(self, node: Node, path: str, minimums: list[tuple[str, float]] | None, name: str) -> Any:
+        """A list of terms, or a mapping of ``terms:`` (every language), language codes (``en:``,
+        ``fr:``: terms for articles in that language) and, for groups, ``min_score:``."""
+        if not isinstance(node, MappingNode):
+            return self.terms(node, path)
+        terms: list[Term] = []
+        invalid = False
+        for key, value_node in self.items(node, path, None):
+            where = _join(path, key)
+            if key == "min_score" and minimums is not None:
+                minimum = self.value(value_node, float, where, positive_number)
+                invalid |= minimum is _INVALID
+                if minimum is not _INVALID:
+                    minimums.append((name, minimum))
+                continue
+            if key != "terms" and (message := language_code(key)):
+                allowed = "terms, min_score or" if minimums is not None else "terms or"
+                self.problem(value_node, where, f"unknown key; expected {allowed} a language code: {message}")
+                invalid = True
+                continue
+            found = self.terms(value_node, where, () if key == "terms" else (key.lower(),))
+            if found is _INVALID:
+                invalid = True
+            else:
+                terms += found
+        if invalid:
+            return _INVALID
+        if not terms:
+            return self.problem(node, path, "expected terms: or a language code (en:, fr:) with terms")
+        return tuple(terms)
+
+    def terms(self, node: Node, path: str, languages: tuple[str, ...] = ()) -> Any:
         if not isinstance(node, SequenceNode) or not node.value:
             message = f"expected a list of terms like [Pentagon, américain*], got {_describe(node)}"
             return self.problem(node, path, message)
-        terms = [self.term(item, f"{path}[{i}]") for i, item in enumerate(node.value)]
+        terms = [self.term(item, f"{path}[{i}]", languages) for i, item in enumerate(node.value)]
         return _INVALID if any(term is _INVALID for term in terms) else tuple(terms)
 
-    def term(self, node: Node, path: str) -> Any:
+    def term(self, node: Node, path: str, languages: tuple[str, ...] = ()) -> Any:
         if not isinstance(node, MappingNode):
             text = self.value(node, str, path, term_text)
-            return text if text is _INVALID else Term(text)
-        fields = dict(self.items(node, path, ("term", "match_case")))
+            return text if text is _INVALID else Term(text, languages=languages)
+        fields = dict(self.items(node, path, _TERM_KEYS))
         if "term" not in fields:
             return self.problem(node, _join(path, "term"), "required key missing")
-        text = self.value(fields["term"], str, _join(path, "term"), term_text)
-        match_case = False
-        if "match_case" in fields:
-            match_case = self.value(fields["match_case"], bool, _join(path, "match_case"))
-        return _INVALID if _INVALID in (text, match_case) else Term(text, match_case)
+        kwargs: dict[str, Any] = {"text": self.value(fields.pop("term"), str, _join(path, "term"), term_text)}
+        for key, value_node in fields.items():
+            where = _join(path, key)
+            if key == "match_case":
+                kwargs[key] = self.value(value_node, bool, where)
+            elif key == "weight":
+                kwargs[key] = self.value(value_node, float, where, term_weight)
+            elif key == "fields":
+                kwargs[key] = self.fields(value_node, where)
+            elif key == "unless_near":
+                kwargs[key] = self.value(value_node, tuple[str, ...], where, context_word)
+            else:
+                kwargs[key] = self.within(value_node, where)
+        if any(value is _INVALID for value in kwargs.values()):
+            return _INVALID
+        if "within" in kwargs and "unless_near" not in kwargs:
+            return self.problem(fields["within"], _join(path, "within"), "only means something with unless_near")
+        return Term(**kwargs, languages=languages)
+
+    def within(self, node: Node, path: str) -> Any:
+        """``sentence`` (None) or a number of words from 1 to NEAR_MAX."""
+        if isinstance(node, ScalarNode) and node.value == "sentence":
+            return None
+        value = self.value(node, int, path) if isinstance(node, ScalarNode) and node.tag.endswith(":int") else None
+        if isinstance(value, int) and 1 <= value <= NEAR_MAX:
+            return value
+        message = f"expected sentence or a number of words from 1 to {NEAR_MAX}, got {_describe(node)}"
+        return self.problem(node, path, message)
+
+
+_TOPIC_KEYS = ("name", "all", "any", "none", "fields", "threshold", "title_weight", "inflect", "acronyms")
+_TERM_KEYS = ("term", "match_case", "weight", "fields", "unless_near", "within")
 
 
 _DEFAULT_INTERVAL = typing.cast(timedelta, Source.__dataclass_fields__["interval"].default)

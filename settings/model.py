@@ -91,18 +91,30 @@ class Source:
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A topic term: a word, a phrase, or a prefix ending in ``*``."""
+    """A topic term: a word, a phrase, a prefix ending in ``*``, or two of them joined by
+    ``NEAR/n`` (within n words, either order) or ``NEAR/s`` (in one sentence).
+
+    The defaults are the plain term of the first topic syntax: it counts 1 wherever the topic
+    looks, in every language.
+    """
 
     text: str
     match_case: bool = False
+    weight: float = 1.0  # what one hit adds to its group's score (negative: a penalty)
+    fields: tuple[str, ...] = ()  # where it counts; empty: the topic's fields
+    languages: tuple[str, ...] = ()  # the article languages it applies to; empty: every language
+    unless_near: tuple[str, ...] = ()  # a hit does not count with one of these words close by
+    within: int | None = None  # how close, in words, for unless_near; None: in the same sentence
 
 
 @dataclass(frozen=True, slots=True)
 class Topic:
     """Which articles to keep.
 
-    An article matches when every group in ``all`` has at least one term in it, at least one
-    ``any`` term is in it (when ``any`` is not empty), and no ``none`` term is in it.
+    An article matches when every group in ``all`` reaches its minimum score (by default: has at
+    least one term in it), at least one ``any`` term is in it (when ``any`` is not empty), no
+    ``none`` term is in it, and its total score reaches ``threshold`` (when set). A term found
+    adds its weight to its group's score once, times ``title_weight`` when it is in the title.
     """
 
     name: str
@@ -110,6 +122,11 @@ class Topic:
     any: tuple[Term, ...] = ()
     none: tuple[Term, ...] = ()
     fields: tuple[str, ...] = ("title", "description", "text")
+    minimums: tuple[tuple[str, float], ...] = ()  # (group name, min_score) where not 1
+    threshold: float | None = None  # the total score an article needs; None: no total needed
+    title_weight: float = 1.0  # a term found in the title counts this many times its weight
+    inflect: bool = False  # English and French plurals and inflections match without "*"
+    acronyms: bool = False  # US, U.S., USA (UK, UN, EU...) are one token that keeps its case
 
 
 @dataclass(frozen=True, slots=True)

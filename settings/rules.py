@@ -29,15 +29,22 @@ from newsmon.settings.model import (
 )
 
 __all__ = [
+    "NEAR",
+    "NEAR_MAX",
     "NORMALIZE",
     "RULES",
     "TOPIC_FIELDS",
     "Rule",
+    "context_word",
+    "language_code",
     "log_level",
     "positive_duration",
+    "positive_number",
     "quote",
     "redis_url",
+    "split_near",
     "term_text",
+    "term_weight",
     "topic_field",
 ]
 
@@ -214,18 +221,74 @@ def topic_field(value: str) -> str | None:
     return _one_of(*TOPIC_FIELDS)(value)
 
 
+#: Joins the two sides of a proximity term: ``NEAR/5`` (within five words), ``NEAR/s`` (one sentence).
+NEAR = re.compile(r"\s+NEAR/(\w+)\s+")
+NEAR_MAX = 50
+
+
+def split_near(value: str) -> tuple[list[str], int | None]:
+    """The sides of a term and their distance in words (None: the same sentence).
+
+    A term without ``NEAR`` has one side; the distance is then meaningless (None).
+    """
+    parts = NEAR.split(value.strip())
+    sides, distances = parts[0::2], parts[1::2]
+    if not distances:
+        return sides, None
+    return sides, None if distances[0] == "s" else int(distances[0])
+
+
 def term_text(value: str) -> str | None:
-    """The term grammar ``newsmon.crawler.topic`` compiles: words, phrases, ``*`` ending a word."""
-    words = value.replace("-", " ").split()
-    if not any(c.isalnum() for c in value):
+    """The term grammar ``newsmon.crawler.topic`` compiles: words, phrases, ``*`` ending a word,
+    and two of them joined by ``NEAR/n`` or ``NEAR/s``."""
+    parts = NEAR.split(value.strip())
+    sides, distances = parts[0::2], parts[1::2]
+    if len(distances) > 1:
+        return f'expected at most one NEAR in a term, as in "Pentagon NEAR/5 troops", got {quote(value)}'
+    for distance in distances:
+        if distance != "s" and not (distance.isdigit() and 1 <= int(distance) <= NEAR_MAX):
+            return (f"expected NEAR/s (the same sentence) or NEAR/n with n from 1 to {NEAR_MAX} words, "
+                    f"got {quote(value)}")
+    for side in sides:
+        if message := _phrase(side, value):
+            return message
+    return None
+
+
+def _phrase(side: str, value: str) -> str | None:
+    if not any(c.isalnum() for c in side):
         return f"expected a word or phrase, got {quote(value)}"
-    for word in words:
+    for word in side.replace("-", " ").split():
         stem = word.removesuffix("*")
         if "*" in stem:
             return f'"*" may only end a word, as in "américain*", got {quote(value)}'
         if word.endswith("*") and sum(c.isalnum() for c in stem) < 2:
             return f'expected at least two letters before "*", got {quote(value)}'
     return None
+
+
+def context_word(value: str) -> str | None:
+    """A word or phrase of ``unless_near``: the term grammar without NEAR."""
+    if NEAR.search(value):
+        return f"expected a word or phrase without NEAR, got {quote(value)}"
+    return _phrase(value, value)
+
+
+def term_weight(value: float) -> str | None:
+    """A weight other than 0, from -10 to 10."""
+    if value != 0 and -10 <= value <= 10:
+        return None
+    return f"expected a number other than 0, from -10 to 10, got {value:g}"
+
+
+def positive_number(value: float) -> str | None:
+    """A number above 0 (scores, the title weight)."""
+    return None if value > 0 else f"expected a number above 0, got {value:g}"
+
+
+def language_code(value: str) -> str | None:
+    """A two-letter ISO 639-1 code."""
+    return _language(value)
 
 
 RULES: dict[tuple[type, str], Rule] = {

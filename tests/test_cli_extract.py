@@ -74,8 +74,9 @@ def test_extract_shows_a_kept_topic_decision(tmp_path: Path) -> None:
     record = json.loads(result.stdout)
     assert record_problems(record) == []
     assert record["topic"] == {"name": "cycling", "matched": ["bicycle*", "bridge", "Wend"],
-                               "groups": {"what": ["bicycle*", "bridge"]}}
-    assert result.stderr.strip() == 'newsmon: kept by topic "cycling": "bicycle*", "bridge", "Wend"'
+                               "groups": {"what": ["bicycle*", "bridge"]},
+                               "score": 3.0, "scores": {"what": 2.0, "any": 1.0}}
+    assert result.stderr.strip() == 'newsmon: kept by topic "cycling" (score 3): "bicycle*", "bridge", "Wend"'
 
 
 def test_extract_shows_a_dropped_topic_decision_and_why(tmp_path: Path) -> None:
@@ -89,9 +90,10 @@ def test_extract_shows_a_dropped_topic_decision_and_why(tmp_path: Path) -> None:
     record = json.loads(result.stdout)
     assert record_problems(record) == []
     assert record["topic"] == {"name": "t", "matched": ["bicycle*"],
-                               "groups": {"what": ["bicycle*"], "where": []}}
+                               "groups": {"what": ["bicycle*"], "where": []},
+                               "score": 1.0, "scores": {"what": 1.0, "where": 0.0, "any": 0.0}}
     assert result.stderr.strip() == ('newsmon: dropped by topic "t": it contains "lorry" (none); '
-                                     'no term of the all group "where"; no term of any')
+                                     'too little of the all group "where" (score 0); no term of any')
 
 
 def test_extract_unknown_source_is_one_line_exit_2(tmp_path: Path) -> None:

@@ -174,10 +174,16 @@ fetch:
   max_crawl_delay: 5s
 topic:
   name: t
-  all: {g: [a]}
-  any: [{term: b, match_case: true}]
-  none: [{term: c, match_case: true}]
+  all: {g: {min_score: 2, terms: [a, z]}}
+  any:
+    fr: [{term: b NEAR/s d, match_case: true, weight: 2, fields: [title], unless_near: [x], within: 5}]
+  none:
+    en: [{term: c, match_case: true, weight: -1, fields: [text], unless_near: [y], within: 3}]
   fields: [title]
+  threshold: 3
+  title_weight: 2
+  inflect: true
+  acronyms: true
 extraction:
   comments: true
   min_text_length: 100

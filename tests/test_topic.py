@@ -40,10 +40,9 @@ def test_english_article_matches_with_its_terms_and_groups() -> None:
     match = _matcher(US_MIDEAST).match(
         {"title": "US troops attacked in western Iraq", "description": "The Pentagon said no one was hurt."}
     )
-    assert match == TopicMatch(
-        name="t",
-        matched=["Iraq", "Pentagon", "US troops"],
-        groups={"us_military": ["Pentagon", "US troops"], "region": ["Iraq"]},
+    assert isinstance(match, TopicMatch)
+    assert (match.name, match.matched, match.groups) == (
+        "t", ["Iraq", "Pentagon", "US troops"], {"us_military": ["Pentagon", "US troops"], "region": ["Iraq"]}
     )
 
 
@@ -55,13 +54,15 @@ def test_french_article_matches_ignoring_case_and_accents() -> None:
 
 
 def test_record_shape_is_name_matched_and_groups() -> None:
-    """to_record() gives the JSON-ready name, sorted matched terms and per-group terms in config order."""
+    """to_record() gives the name, sorted matched terms, per-group terms in config order and the scores."""
     match = _matcher(US_MIDEAST).match({"title": "Frappes américaines sur les Houthis en mer Rouge"})
     assert match is not None
     assert match.to_record() == {
         "name": "t",
         "matched": ["frappe* américaine*", "Houthi*", "mer Rouge"],
         "groups": {"us_military": ["frappe* américaine*"], "region": ["Houthi*", "mer Rouge"]},
+        "score": 3.0,
+        "scores": {"us_military": 1.0, "region": 2.0},
     }
     assert list(match.to_record()["groups"]) == ["us_military", "region"]
 
@@ -190,11 +191,13 @@ def test_packaged_topic_matches_english_and_french_coverage() -> None:
     topic = load_config(env={}).topic
     assert topic is not None
     matcher = TopicMatcher(topic)
-    english = matcher.match({"title": "Houthis fire on US warship in the Red Sea, CENTCOM says"})
-    french = matcher.match({"title": "Des soldats américains blessés en Syrie, selon le Pentagone"})
+    english = matcher.match({"title": "Houthis fire on US warship in the Red Sea, CENTCOM says"}, "en")
+    french = matcher.match({"title": "Des soldats américains blessés en Syrie, selon le Pentagone"}, "fr")
     assert english is not None
-    assert english.groups == {"us_military": ["CENTCOM", "US warship*"], "region": ["Houthi*", "Red Sea"]}
+    assert english.groups == {"us_military": ["CENTCOM", "US warship", "warship"], "region": ["Houthi*", "Red Sea"]}
     assert french is not None
-    assert french.groups == {"us_military": ["Pentagone", "soldats américains"], "region": ["Syrie*"]}
+    assert french.groups == {
+        "us_military": ["Pentagone", "Pentagone NEAR/s soldat", "soldat américain"], "region": ["Syrie*"]
+    }
     assert matcher.match({"title": "Iraq qualifies for the World Cup", "text": "Fans in Baghdad cheered."}) is None
     assert matcher.match({"title": "Pentagon budget hearing", "text": "Congress debated procurement."}) is None
