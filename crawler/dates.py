@@ -19,7 +19,8 @@ generic North American ones (``ET``, ``CT``, ``MT``, ``PT``, ``AT``, ``AKT``, ``
 names (``America/New_York``) at the offset their zone had on that date. A value without any zone
 is taken as UTC; a date field whose zone is a name we do not know (capital letters after the
 time, ``16:31 XYZ``) cannot be placed in time and reads as nothing: a guess would be hours off.
-(In running text, a capitalized word after the time is just a word: ``10:30 AFP``.) Dates before :data:`EARLIEST` are parsing accidents or placeholders and read as
+(In running text, a capitalized word after the time is just a word: ``10:30 AFP``.)
+Dates before :data:`EARLIEST` are parsing accidents or placeholders and read as
 nothing. Nothing here raises on bad input. Which date a page or feed *keeps* is decided by its
 caller (:mod:`newsmon.crawler.extraction.dates`, :mod:`newsmon.crawler.discovery.dates`).
 """
@@ -351,11 +352,7 @@ def _zone_offset(zone_part: str, original: str = "") -> _Zone | None:
     """
     numeric = _NUMERIC_ZONE.search(zone_part)
     if numeric:
-        hours, minutes = int(numeric[2]), int(numeric[3] or 0)
-        if hours > 14 or minutes > 59:
-            return None
-        offset = hours * 60 + minutes
-        return -offset if numeric[1] == "-" else offset
+        return _numeric_offset(numeric)
     iana = _IANA_ZONE.search(original)
     if iana:
         return _zone_info(iana[1])
@@ -369,6 +366,14 @@ def _zone_offset(zone_part: str, original: str = "") -> _Zone | None:
         return None  # a zone name we do not know: never guess UTC
     # RFC 2822 says military one-letter zones are unreliable and reads them as -0000.
     return 0
+
+
+def _numeric_offset(numeric: re.Match[str]) -> int | None:
+    hours, minutes = int(numeric[2]), int(numeric[3] or 0)
+    if hours > 14 or minutes > 59:
+        return None
+    offset = hours * 60 + minutes
+    return -offset if numeric[1] == "-" else offset
 
 
 def _names_zone(word: str) -> bool:
