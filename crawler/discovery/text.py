@@ -10,6 +10,8 @@ from html import unescape
 from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
+from newsmon.crawler.urls import unescape_query
+
 #: Longest URL discovery keeps; longer ones are crawl traps or garbage.
 MAX_URL_LENGTH = 2048
 #: Cleaned summaries are cut (at a word boundary) to this many characters.
@@ -135,11 +137,14 @@ def author_name(raw: str | None) -> str | None:
 def resolve_url(base: str, href: str | None) -> str | None:
     """Absolute http(s) URL for ``href`` relative to ``base``, or ``None`` when it is not one.
 
-    Whitespace around the link (common in feeds) is dropped; nothing else is normalized.
+    Whitespace around the link (common in feeds) is dropped, and ``&amp;`` in the query (a feed
+    that escaped its links twice) is read as ``&``; nothing else is normalized.
     """
     if not href:
         return None
     href = href.strip()
+    if "&" in href:
+        href = unescape_query(href)
     if not href or len(href) > MAX_URL_LENGTH:
         return None
     if _PLAIN_ABSOLUTE_URL.fullmatch(href):
