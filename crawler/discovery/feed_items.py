@@ -135,7 +135,9 @@ def _text(element: etree._Element) -> str | None:
 
 
 def _link(reader: _Reader, element: etree._Element) -> None:
-    reader.offer_link("link", resolve_url(reader.base, element.text))
+    # A <link> with markup or an undefined entity inside holds a URL cut short (see sitemaps).
+    if not len(element):
+        reader.offer_link("link", resolve_url(reader.base, element.text))
 
 
 def _origlink(reader: _Reader, element: etree._Element) -> None:

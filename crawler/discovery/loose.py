@@ -116,7 +116,8 @@ def _items(entries: list[Any], url: str, now: datetime) -> Iterator[RawItem]:
 
 
 def _date(entry: Any, key: str, now: datetime) -> datetime | None:
-    return parse_date(_string(entry.get(key)), now)
+    # dict.get: FeedParserDict.get("updated") falls back to "published", with a warning.
+    return parse_date(_string(dict.get(entry, key)), now)
 
 
 def _authors(entry: Any) -> Iterator[str | None]:
