@@ -282,6 +282,7 @@ RSS_HANDLERS: Final = {
     ),
     _clark(CONTENT, "encoded"): _content,
     _clark(ATOM, "link"): _atom_link,
+    _clark(ATOM, "author"): _atom_author,
     _clark(ATOM, "published"): _date,
     _clark(ATOM, "updated"): _updated,
     **_EXTENSION_HANDLERS,
