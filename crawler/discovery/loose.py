@@ -46,6 +46,10 @@ logger = logging.getLogger(__name__)
 #: The tolerant parser is pure Python (about 1 MB/s): it reads at most this much of a document.
 MAX_LOOSE_SIZE = 2 * 1024 * 1024
 
+# Named references left after xml.py made the HTML ones numeric are undefined entities (the DTD
+# is gone): they become U+FFFD, and a link holding one is cut, as sitemaps.py rules.
+_UNDEFINED_ENTITY = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)[A-Za-z][\w.-]{0,31};")
+_CUT = "\ufffd"
 # An internal subset ends at "]>", so the pattern is linear whatever the subset holds.
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
@@ -67,6 +71,7 @@ def parse_loose(prepared: bytes, url: str, now: datetime) -> LooseFeed:
     """Read a prepared (UTF-8, repaired) feed document with feedparser's tolerant parsers."""
     truncated = len(prepared) > MAX_LOOSE_SIZE
     data = _DOCTYPE.sub(b"", prepared[:MAX_LOOSE_SIZE], count=1)
+    data = _UNDEFINED_ENTITY.sub(_CUT.encode(), data)
     result = feedparser.parse(
         io.BytesIO(data),
         response_headers={"content-type": "application/xml; charset=utf-8", "content-location": url},
@@ -97,6 +102,8 @@ def _items(entries: list[Any], url: str, now: datetime) -> Iterator[RawItem]:
                     if link:
                         break
         link = link or absolute_url(_string(entry.get("id")))
+        if link is not None and (_CUT in link or "%EF%BF%BD" in link.upper()):
+            continue
         title_detail = entry.get("title_detail") or {}
         content = entry.get("content") or [{}]
         yield RawItem(
