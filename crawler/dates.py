@@ -12,9 +12,15 @@ three and a string means the same instant wherever it is found:
   asctime's year-after-time order and day and month names in other languages;
 * written dates in running text (``Publié le 7 octobre 2023``, ``Nov. 19, 2019, 8:38 p.m.``).
 
-Month names are read in English, French, German, Spanish, Portuguese and Italian. A value with an
-offset or a known zone name is converted to UTC; a value without one (or with an unknown zone) is
-taken as UTC. Dates before :data:`EARLIEST` are parsing accidents or placeholders and read as
+Month names are read in English, French, German, Spanish, Portuguese, Italian, Dutch and the
+Scandinavian languages (day names in any of them are skipped). A value with an offset or a known
+zone name is converted to UTC: fixed abbreviations (``EST``, ``CEST``) at their offset, the
+generic North American ones (``ET``, ``CT``, ``MT``, ``PT``, ``AT``, ``AKT``, ``HT``) and IANA
+names (``America/New_York``) at the offset their zone had on that date. A value without any zone
+is taken as UTC; a date field whose zone is a name we do not know (capital letters after the
+time, ``16:31 XYZ``) cannot be placed in time and reads as nothing: a guess would be hours off.
+(In running text, a capitalized word after the time is just a word: ``10:30 AFP``.)
+Dates before :data:`EARLIEST` are parsing accidents or placeholders and read as
 nothing. Nothing here raises on bad input. Which date a page or feed *keeps* is decided by its
 caller (:mod:`newsmon.crawler.extraction.dates`, :mod:`newsmon.crawler.discovery.dates`).
 """
@@ -27,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_tz
 from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)  # before the web news era: a parsing accident
 MAX_LENGTH = 200  # characters read, after collapsing whitespace
@@ -49,10 +56,16 @@ _MONTH_NAMES: dict[int, tuple[str, ...]] = {
     12: ("dec", "december", "déc", "décembre", "decembre", "dez", "dezember", "dic", "diciembre",
          "dezembro", "dicembre"),
 }
-_MONTHS = {name: number for number, names in _MONTH_NAMES.items() for name in names}
+# Dutch, Swedish, Danish and Norwegian names the list above does not already hold.
+_MORE_MONTH_NAMES: dict[int, tuple[str, ...]] = {
+    1: ("januari",), 2: ("februari",), 3: ("maart", "mrt", "marts"), 5: ("mei", "maj"),
+    8: ("augustus", "augusti"), 10: ("okt",), 12: ("desember", "des"),
+}
+_MONTHS = {name: number for table in (_MONTH_NAMES, _MORE_MONTH_NAMES) for number, names in table.items()
+           for name in names}
 
 # Offsets in minutes. Ambiguous abbreviations take the reading most common in news feeds
-# (IST = India, BST = British Summer Time). Unknown names are read as UTC.
+# (IST = India, BST = British Summer Time, CST = US Central). Unknown names are rejected.
 _ZONES = {
     "ut": 0, "utc": 0, "gmt": 0, "z": 0, "wet": 0,
     "est": -300, "edt": -240, "cst": -360, "cdt": -300, "mst": -420, "mdt": -360,
@@ -66,6 +79,13 @@ _ZONES = {
     "ict": 420, "wib": 420, "hkt": 480, "sgt": 480, "pht": 480, "awst": 480,
     "jst": 540, "kst": 540, "acst": 570, "acdt": 630, "aest": 600, "aedt": 660,
     "nzst": 720, "nzdt": 780,
+    "hast": -600, "hadt": -540, "hdt": -540, "sst": -660, "chst": 600, "pkt": 300, "npt": 345,
+    "irst": 210, "gst": 240, "trt": 180, "myt": 480, "wita": 480, "wit": 540, "aet": 600,
+}
+# Names that stand for a zone's local time, summer or winter: the offset depends on the date.
+_GENERIC_ZONES = {
+    "et": "America/New_York", "ct": "America/Chicago", "mt": "America/Denver", "pt": "America/Los_Angeles",
+    "at": "America/Halifax", "akt": "America/Anchorage", "ht": "Pacific/Honolulu",
 }
 # fmt: on
 
@@ -85,6 +105,11 @@ _RFC822_COMMON = re.compile(
 _TIME = re.compile(r"(?<!\d)(\d{1,2})[:h](\d{2})(?::(\d{2}))?(?:[.,]\d+)?(?:\s*([ap])\.?m\b\.?)?", re.IGNORECASE)
 _NUMERIC_ZONE = re.compile(r"(?:^|[\s(a-z])([+-])(\d{1,2})(?::?(\d{2}))?\b")
 _WORD = re.compile(r"[^\W\d_]+")
+# The year asctime and date(1) write after the time, never the digits of a "+0000" offset.
+_YEAR_AFTER = re.compile(r"(?<![\d+-])(\d{4}|\d{2})(?![\d:])")
+# A zone abbreviation is written in capitals; a lower-case word after a time ("Uhr") is not one.
+_ZONE_LIKE = re.compile(r"^[A-Z]{1,5}$")
+_IANA_ZONE = re.compile(r"\b([A-Z][A-Za-z]+(?:/[A-Z][A-Za-z_-]+){1,2})\b")
 _NUMBER = re.compile(r"\d+")
 
 # Written dates inside longer text: "le 7 octobre 2023 à 10h30", "Nov. 19, 2019, 8:38 p.m."
@@ -161,8 +186,21 @@ def _read(text: str) -> ParsedDate | None:
     return _read_with_email_utils(text)
 
 
-def _zoned(local: datetime, minutes: int) -> datetime:
-    return (local.replace(tzinfo=timezone(timedelta(minutes=minutes)))).astimezone(UTC)
+_Zone = int | ZoneInfo  # minutes east of UTC, or a zone whose offset depends on the date
+
+
+def _zoned(local: datetime, zone: _Zone) -> datetime:
+    if isinstance(zone, ZoneInfo):
+        return local.replace(tzinfo=zone).astimezone(UTC)
+    return (local.replace(tzinfo=timezone(timedelta(minutes=zone)))).astimezone(UTC)
+
+
+@lru_cache(maxsize=64)
+def _zone_info(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def _read_iso(text: str) -> ParsedDate | None:
@@ -182,8 +220,10 @@ def _read_iso(text: str) -> ParsedDate | None:
             value = datetime.fromisoformat(f"{stamp}{offset.group(1)}{offset.group(2)}:{offset.group(3) or '00'}")
         elif offset:
             value = value.replace(tzinfo=UTC)
-        elif has_time and first.lower() in _ZONES:
-            value = _zoned(value, _ZONES[first.lower()])
+        elif has_time and _names_zone(first) and (zone := _zone_offset(first.lower(), first)) is not None:
+            value = _zoned(value, zone)
+        elif has_time and _ZONE_LIKE.match(first):
+            raise _Rejected(text)  # an unknown zone name
         elif has_time:
             # An offset the prefix pattern cut off ("+01:00 (updated)"); other words are ignored.
             with suppress(ValueError):
@@ -243,21 +283,29 @@ def _read_rfc822(text: str) -> ParsedDate | None:
         elif time_match[4] == "a" and hour == 12:
             hour = 0
         date_part, zone_part = lowered[: time_match.start()], lowered[time_match.end() :]
+        # The same slice in the original case, where capitals tell a zone name from a word.
+        original_zone = text[time_match.end() :] if len(lowered) == len(text) else zone_part
+    else:
+        original_zone = ""
 
     # The last month word wins: French "mar." (mardi) may come first as the day name.
     months = [_MONTHS[word] for word in _WORD.findall(date_part) if word in _MONTHS]
     numbers = _NUMBER.findall(date_part)
     if len(numbers) == 1:
         # asctime and date(1) put the year after the time: "Wed Jun 10 04:00:00 EST 2003".
-        year_after = _NUMBER.search(zone_part)
+        year_after = _YEAR_AFTER.search(zone_part)
         if year_after:
             numbers.append(year_after[0])
             zone_part = zone_part[: year_after.start()] + zone_part[year_after.end() :]
+            original_zone = original_zone[: year_after.start()] + original_zone[year_after.end() :]
     if not months or len(numbers) != 2:
         return None
     day_text, year_text = numbers if len(numbers[0]) <= 2 else reversed(numbers)
     year = _full_year(year_text)
-    zone_minutes = _zone_offset(zone_part)
+    # A date field ("Fri, 09 Feb 2024 16:31 XYZ") has at most a day name besides its numbers and
+    # month; more words make it running text, where a capitalized word after the time is a word.
+    is_field = sum(word not in _MONTHS for word in _WORD.findall(date_part)) <= 1
+    zone_minutes = _zone_offset(zone_part, original_zone if is_field else "")
     if year is None or zone_minutes is None or len(day_text) > 2 or hour > 24 or minute > 59:
         raise _Rejected(text)
     try:
@@ -296,20 +344,42 @@ def _full_year(text: str) -> int | None:
     return None
 
 
-def _zone_offset(zone_part: str) -> int | None:
-    """Minutes east of UTC named after the time; unknown or missing zones read as UTC."""
+def _zone_offset(zone_part: str, original: str = "") -> _Zone | None:
+    """The zone named after the time: minutes east of UTC or a :class:`ZoneInfo`.
+
+    ``zone_part`` is lower-cased; ``original`` is the same text in its own case. No zone at all
+    reads as UTC; ``None`` means an impossible offset or an unknown zone name.
+    """
     numeric = _NUMERIC_ZONE.search(zone_part)
     if numeric:
-        hours, minutes = int(numeric[2]), int(numeric[3] or 0)
-        if hours > 14 or minutes > 59:
-            return None
-        offset = hours * 60 + minutes
-        return -offset if numeric[1] == "-" else offset
+        return _numeric_offset(numeric)
+    iana = _IANA_ZONE.search(original)
+    if iana:
+        return _zone_info(iana[1])
     for word in _WORD.findall(zone_part):
         if word in _ZONES:
             return _ZONES[word]
+        if word in _GENERIC_ZONES:
+            return _zone_info(_GENERIC_ZONES[word])
+    words = _WORD.findall(original)
+    if words and _ZONE_LIKE.match(words[0]) and len(words[0]) > 1:
+        return None  # a zone name we do not know: never guess UTC
     # RFC 2822 says military one-letter zones are unreliable and reads them as -0000.
     return 0
+
+
+def _numeric_offset(numeric: re.Match[str]) -> int | None:
+    hours, minutes = int(numeric[2]), int(numeric[3] or 0)
+    if hours > 14 or minutes > 59:
+        return None
+    offset = hours * 60 + minutes
+    return -offset if numeric[1] == "-" else offset
+
+
+def _names_zone(word: str) -> bool:
+    """Whether ``word`` alone (after an ISO time) is a zone we know."""
+    lowered = word.lower()
+    return lowered in _ZONES or lowered in _GENERIC_ZONES or _IANA_ZONE.fullmatch(word) is not None
 
 
 def _read_written(text: str) -> ParsedDate | None:
@@ -331,7 +401,8 @@ def _read_written(text: str) -> ParsedDate | None:
         h += 12
     elif meridiem and h == 12 and meridiem.lower().startswith("a"):
         h = 0
-    # A zone written right after the time counts, as in RFC 822 ("10.30 CET").
+    # A zone written right after the time counts, as in RFC 822 ("10.30 CET"). In running text
+    # a capitalized word there may be anything ("10:30 AFP"), so an unknown one is not a zone.
     following = text[match.end() :].split(maxsplit=1)
     minutes = _zone_offset(following[0].lower()) if hour and following else 0
     try:

@@ -20,7 +20,14 @@ Decisions, written down once:
   sorted; percent-encoding is normalized (w3lib: unreserved characters decoded, the rest
   upper-case escapes, UTF-8); dot segments are resolved.
 * A trailing ``index.html`` (``index.htm``, ``index.php``, ``default.aspx``...) and a trailing
-  slash are dropped: news sites serve ``/story`` and ``/story/`` as one page.
+  slash are dropped: news sites serve ``/story`` and ``/story/`` as one page. Runs of slashes
+  inside the path are one (``/news//story``: a CMS joining a section and a slug).
+* ``&amp;`` in a query is the ``&`` a feed escaped twice (``?id=5&amp;lang=en``): no site names
+  a parameter ``amp;lang``. :func:`unescape_query` undoes it; discovery applies it to the URLs
+  it fetches as well, so the request goes to the right page.
+* Never merge two pages: only names on the tracking list are dropped, so ``id``, ``page``, ``p``
+  and every other parameter stay; an AMP segment is only dropped when an article path remains
+  (``/amp`` alone, or ``/amp/`` with nothing after it, is a page named "amp", not the home page).
 
 w3lib does the RFC 3986 work (encoding, dot segments, query order); courlan's checks are not used
 because they reject IP-address hosts, which test outlets and intranet sources have.
@@ -41,6 +48,8 @@ from newsmon.settings.model import DEFAULT_TRACKING_PARAMS
 
 _HOST_PREFIXES = ("www.", "m.", "mobile.", "amp.")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_SLASHES = re.compile(r"//+")
+_ESCAPED_AMPERSAND = re.compile(r"&(?:amp|#0*38|#x0*26);", re.IGNORECASE)
 _INDEX_FILES = re.compile(r"/(?:index|default)\.(?:html?|php|aspx?|jsp|shtml)$", re.IGNORECASE)
 _AMP_SUFFIX = re.compile(r"\.amp(?=\.html?$)|\.amp$", re.IGNORECASE)
 _AMP_CACHE_HOST = re.compile(r"\.cdn\.ampproject\.org$|^cdn\.ampproject\.org$", re.IGNORECASE)
@@ -54,13 +63,21 @@ class InvalidURL(ValueError):
     """Not an absolute http(s) URL with a host."""
 
 
+def unescape_query(url: str) -> str:
+    """``url`` with ``&amp;`` (``&#38;``) in its query read as ``&``; the path is left alone."""
+    query_at = url.find("?")
+    if query_at < 0 or "&" not in url[query_at:]:
+        return url
+    return url[:query_at] + _ESCAPED_AMPERSAND.sub("&", url[query_at:])
+
+
 def canonicalize(url: str, tracking_params: Sequence[str] = DEFAULT_TRACKING_PARAMS) -> str:
     """The canonical form of an absolute http(s) URL (see the module docstring).
 
     Raises:
         InvalidURL: ``url`` is not an absolute http or https URL with a host.
     """
-    return _canonicalize(url.strip(), _tracking_matcher(tuple(tracking_params)))
+    return _canonicalize(unescape_query(url.strip()), _tracking_matcher(tuple(tracking_params)))
 
 
 def choose_canonical(
@@ -81,12 +98,12 @@ def choose_canonical(
         InvalidURL: ``fetched_url`` itself is not a valid URL.
     """
     matcher = _tracking_matcher(tuple(tracking_params))
-    fetched = _canonicalize(fetched_url.strip(), matcher)
+    fetched = _canonicalize(unescape_query(fetched_url.strip()), matcher)
     for candidate in declared:
         if not candidate or not candidate.strip():
             continue
         try:
-            url = _canonicalize(urljoin(fetched_url, candidate.strip()), matcher)
+            url = _canonicalize(unescape_query(urljoin(fetched_url, candidate.strip())), matcher)
         except InvalidURL:
             continue
         if _acceptable(url, fetched):
@@ -103,7 +120,8 @@ def clean_url(url: str, tracking_params: Sequence[str] = DEFAULT_TRACKING_PARAMS
     """
     matcher = _tracking_matcher(tuple(tracking_params))
     try:
-        normal = urlsplit(canonicalize_url(url.strip(), keep_blank_values=True, keep_fragments=False))
+        normal = urlsplit(canonicalize_url(unescape_query(url.strip()), keep_blank_values=True,
+                                           keep_fragments=False))
     except ValueError as exc:
         raise InvalidURL(f"{url!r}: {exc}") from None
     pairs = [pair for pair in normal.query.split("&") if pair]
@@ -220,12 +238,14 @@ def _canonicalize(url: str, tracking: re.Pattern[str]) -> str:
     if explicit_port:
         netloc = f"{netloc}:{port}"
 
-    path = normal.path or "/"
+    path = _SLASHES.sub("/", normal.path or "/")
     path = _INDEX_FILES.sub("/", path)
-    if path.lower().startswith("/amp/"):
+    lowered = path.lower()
+    if lowered.startswith("/amp/") and path[5:].strip("/"):
         path = path[4:]
-    if path.lower().endswith(("/amp", "/amp/")):
-        path = path[: path.lower().rindex("/amp")] or "/"
+        lowered = path.lower()
+    if lowered.endswith(("/amp", "/amp/")) and path[: lowered.rindex("/amp")].strip("/"):
+        path = path[: lowered.rindex("/amp")]
     path = _AMP_SUFFIX.sub("", path)
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"

@@ -12,10 +12,16 @@ from datetime import timedelta
 from pathlib import Path
 
 DEFAULT_TRACKING_PARAMS: tuple[str, ...] = (
-    "utm_*", "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid",
-    "yclid", "igshid", "ref", "ref_src", "cmpid", "cmp", "ito", "ocid", "xtor", "at_medium",
-    "at_campaign", "_ga", "ns_mchannel", "ns_source", "ns_campaign", "CMP", "taid", "src",
-    "share", "smid", "partner", "outputType",
+    # Analytics and ad-click families (a trailing * matches a prefix): Google Analytics and Ads,
+    # Mailchimp, HubSpot, Facebook, Microsoft, Yandex, Instagram, TikTok, Twitter, LinkedIn,
+    # Marketo, Adobe (s_cid), Alibaba (spm), Yahoo's consent redirect (guccounter, guce_*).
+    "utm_*", "mc_*", "_hs*", "hsa_*", "fbclid", "fb_ref", "fb_source", "fb_action_ids", "fb_action_types",
+    "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "ttclid", "twclid",
+    "li_fat_id", "mkt_tok", "s_cid", "spm", "guccounter", "guce_*", "ncid", "ocid", "cmpid", "cmp", "CMP",
+    "clickid", "click_id", "aftr_source", "this_affiliate", "oly_enc_id", "oly_anon_id", "vero_id",
+    "rb_clickid", "_openstat", "ito", "xtor", "at_medium", "at_campaign", "_ga", "_gl",
+    "ns_mchannel", "ns_source", "ns_campaign", "ref", "ref_src", "taid", "src", "share", "smid",
+    "partner", "outputType",
 )
 
 

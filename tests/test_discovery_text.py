@@ -46,7 +46,7 @@ def test_hostile_markup_is_handled_in_one_pass(markup: str) -> None:
         ("desk@example.com (City Desk)", "City Desk"),
         ("Jane Doe <jane@example.com>", "Jane Doe"),
         ("  Jane   Doe ", "Jane Doe"),
-        ("jane@example.com", "jane@example.com"),
+        ("jane@example.com", None),  # a bare address is not a name (and not ours to publish)
         ("", None),
     ],
 )

@@ -32,7 +32,10 @@ MEDIA: Final = ("http://search.yahoo.com/mrss/", "http://search.yahoo.com/mrss")
 RSS_NAMESPACES: Final = ("", RSS1, RSS090, "http://backend.userland.com/rss2", "http://backend.userland.com/rss")
 ATOM_NAMESPACES: Final = ("", ATOM, ATOM03)
 
+ITUNES: Final = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+
 _RDF_ABOUT = f"{{{RDF}}}about"
+_ATOM_MARKUP_TYPES = frozenset({"html", "xhtml", "text/html", "application/xhtml+xml"})
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif")
 # Which candidate link wins, best first. "origlink" is FeedBurner's unproxied article URL.
@@ -47,6 +50,8 @@ class RawItem:
     published: datetime | None = None
     updated: datetime | None = None
     title: str | None = None
+    #: Whether the title is HTML (Atom ``type="html"``), plain text (``type="text"``) or unsaid (RSS).
+    title_html: bool | None = None
     summary: str | None = None
     content: str | None = None
     authors: list[str] = field(default_factory=list)
@@ -102,7 +107,16 @@ def absolute_url(text: str | None) -> str | None:
 
 
 def _title(reader: _Reader, element: etree._Element) -> None:
-    reader.raw.title = reader.raw.title or _text(element)
+    if reader.raw.title is None:
+        reader.raw.title = _text(element)
+        reader.raw.title_html = None
+
+
+def _atom_title(reader: _Reader, element: etree._Element) -> None:
+    if reader.raw.title is None:
+        reader.raw.title = _text(element)
+        # Atom says which: "text" (the default) is plain text, "html" and "xhtml" are markup.
+        reader.raw.title_html = (element.get("type") or "text").strip().lower() in _ATOM_MARKUP_TYPES
 
 
 def _summary(reader: _Reader, element: etree._Element) -> None:
@@ -121,7 +135,9 @@ def _text(element: etree._Element) -> str | None:
 
 
 def _link(reader: _Reader, element: etree._Element) -> None:
-    reader.offer_link("link", resolve_url(reader.base, element.text))
+    # A <link> with markup or an undefined entity inside holds a URL cut short (see sitemaps).
+    if not len(element):
+        reader.offer_link("link", resolve_url(reader.base, element.text))
 
 
 def _origlink(reader: _Reader, element: etree._Element) -> None:
@@ -235,9 +251,15 @@ def _table(namespaces: tuple[str, ...], handlers: dict[str, _Handler]) -> dict[s
 _MEDIA_HANDLERS = _table(MEDIA, {"content": _enclosure, "thumbnail": _thumbnail})
 _EXTENSION_HANDLERS = {
     _clark(DC, "creator"): _author,
+    _clark(DC, "author"): _author,
+    _clark(ITUNES, "author"): _author,
+    _clark(DCTERMS, "creator"): _author,
     _clark(DC, "subject"): _category,
     _clark(DC, "language"): _language,
     _clark(DC, "date"): _date,
+    _clark(DCTERMS, "issued"): _date,
+    _clark(DCTERMS, "date"): _date,
+    _clark(DCTERMS, "created"): _created,
     _clark(DCTERMS, "modified"): _updated,
     _clark(FEEDBURNER, "origLink"): _origlink,
     **_MEDIA_HANDLERS,
@@ -260,6 +282,7 @@ RSS_HANDLERS: Final = {
     ),
     _clark(CONTENT, "encoded"): _content,
     _clark(ATOM, "link"): _atom_link,
+    _clark(ATOM, "author"): _atom_author,
     _clark(ATOM, "published"): _date,
     _clark(ATOM, "updated"): _updated,
     **_EXTENSION_HANDLERS,
@@ -269,7 +292,7 @@ ATOM_HANDLERS: Final = {
     **_table(
         ATOM_NAMESPACES,
         {
-            "title": _title,
+            "title": _atom_title,
             "link": _atom_link,
             "summary": _summary,
             "content": _content,

@@ -1,6 +1,9 @@
 """JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1) read into a :class:`Discovery`.
 
-Every value is checked for its type: a hostile feed can put a list where a string belongs, and
+The ``version`` may be the URL form (``https://jsonfeed.org/version/1``, ``.../1.1``) or, as some
+generators write it, the bare number (``"1"``, ``"1.0"``, ``"1.1"``); a bare number alone is what
+any API might answer, so the two fields the spec requires, ``title`` and ``items``, must come
+with it. Every value is checked for its type: a hostile feed can put a list where a string belongs, and
 that must cost an item, not the whole feed.
 """
 
@@ -18,6 +21,7 @@ from newsmon.crawler.discovery.text import (
     MAX_TITLE_LENGTH,
     author_name,
     clean_html,
+    clean_title,
     collapse,
     newest_first,
     resolve_url,
@@ -28,20 +32,22 @@ from newsmon.crawler.items import Discovery, DiscoveryError, Entry
 logger = logging.getLogger(__name__)
 
 _VERSION_MARK = "jsonfeed.org/version/"
+_BARE_VERSIONS = frozenset({"1", "1.0", "1.1"})
 
 
-def parse_json_feed(data: bytes, url: str, *, max_items: int, now: datetime | None) -> Discovery:
+def parse_json_feed(
+    data: bytes, url: str, *, max_items: int, now: datetime | None, charset: str | None = None
+) -> Discovery:
     """Read a JSON Feed; see :func:`newsmon.crawler.discovery.feeds.parse_feed` for the contract.
 
     Raises:
         DiscoveryError: invalid JSON, or JSON without a jsonfeed.org ``version``.
     """
     try:
-        document = json.loads(data)
+        document = json.loads(_decode(data, charset))
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise DiscoveryError(f"not a feed: invalid JSON ({exc})") from exc
-    version = document.get("version") if isinstance(document, dict) else None
-    if not isinstance(version, str) or _VERSION_MARK not in version:
+    if not isinstance(document, dict) or not _is_json_feed(document):
         raise DiscoveryError("not a feed: JSON document is not a JSON Feed (no jsonfeed.org version)")
 
     items = document.get("items")
@@ -68,6 +74,28 @@ def parse_json_feed(data: bytes, url: str, *, max_items: int, now: datetime | No
         degraded=degraded,
         title=clean_html(_string(document.get("title")), MAX_TITLE_LENGTH),
     )
+
+
+def _is_json_feed(document: dict[str, Any]) -> bool:
+    version = document.get("version")
+    if not isinstance(version, str):
+        return False
+    if _VERSION_MARK in version:
+        return True
+    return (version.strip() in _BARE_VERSIONS and isinstance(document.get("title"), str)
+            and isinstance(document.get("items"), list))
+
+
+def _decode(data: bytes, charset: str | None) -> str | bytes:
+    """JSON is UTF-8 (RFC 8259); a declared other charset is honoured, invalid bytes replaced."""
+    if charset:
+        try:
+            return data.decode(charset, "replace")
+        except LookupError:
+            logger.debug("Unknown charset %r on a JSON Feed, reading UTF-8", charset)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data  # UTF-16 with a BOM: json.loads detects it
+    return data.decode("utf-8-sig", "replace")
 
 
 def _items_with_url(items: list[Any], url: str) -> Iterator[dict[str, Any]]:
@@ -97,7 +125,7 @@ def _entry(
     tags = item.get("tags")
     return Entry(
         url=url,
-        title=clean_html(_string(item.get("title")), MAX_TITLE_LENGTH),
+        title=clean_title(_string(item.get("title")), None),
         published=parse_date(_string(item.get("date_published")), now),
         updated=parse_date(_string(item.get("date_modified")), now),
         summary=clean_html(_string(item.get("summary")))

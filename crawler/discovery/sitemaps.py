@@ -3,13 +3,19 @@
 Google News (``news:``) and image (``image:``) extensions fill the entry's title, dates, language,
 tags and image. As sitemaps.org allows, a "sitemap" that turns out to be an RSS or Atom feed is
 read as one (``kind`` is then the feed's).
+
+A cut ``<loc>`` is not a URL. An entry is dropped when its ``<loc>`` holds anything but text (a
+stray element or an undefined entity reference inside it, which only a malformed or invalid
+document has: the text before it is a URL cut short, often the address of a section,
+``https://x.example/news/``), or when a degraded document ends inside it (a truncated body: the
+last ``<loc>`` has no closing tag). Only the cut entry is dropped, never its neighbours.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +23,7 @@ from lxml import etree
 
 from newsmon.crawler.discovery.dates import aware_now, parse_date
 from newsmon.crawler.discovery.feeds import parse_feed
+from newsmon.crawler.discovery.headers import DocumentHeaders
 from newsmon.crawler.discovery.text import (
     MAX_TITLE_LENGTH,
     check_limit,
@@ -26,7 +33,15 @@ from newsmon.crawler.discovery.text import (
     resolve_url,
     unique,
 )
-from newsmon.crawler.discovery.xml import DEFAULT_MAX_SIZE, iter_xml, local_name, sniff, text_of, xml_base
+from newsmon.crawler.discovery.xml import (
+    DEFAULT_MAX_SIZE,
+    ends_inside,
+    iter_xml,
+    local_name,
+    sniff,
+    text_of,
+    xml_base,
+)
 from newsmon.crawler.items import Discovery, DiscoveryError, Entry
 
 logger = logging.getLogger(__name__)
@@ -62,6 +77,7 @@ def parse_sitemap(
     max_items: int = DEFAULT_MAX_ITEMS,
     now: datetime | None = None,
     max_size: int = DEFAULT_MAX_SIZE,
+    headers: Mapping[str, str] | DocumentHeaders | None = None,
 ) -> Discovery:
     """Read a sitemap.
 
@@ -71,6 +87,7 @@ def parse_sitemap(
         max_items: keep this many entries (or child sitemaps), newest first.
         now: the current time, used to drop dates from the future; defaults to the clock.
         max_size: cap on the decompressed size of a gzipped body.
+        headers: the response headers (charset, ``Content-Location``; see :class:`DocumentHeaders`).
 
     Returns:
         ``kind="urlset"`` with entries (a plain-text sitemap is a urlset too), or
@@ -82,6 +99,8 @@ def parse_sitemap(
     """
     check_limit("max_items", max_items)
     now = aware_now(now)
+    hints = DocumentHeaders.of(headers)
+    url = hints.base(url)
     data, problems, head = sniff(body, max_size, "sitemap")
     if head.startswith((b"<!doctype html", b"<html")):
         raise DiscoveryError("not a sitemap: got an HTML page")
@@ -90,9 +109,9 @@ def parse_sitemap(
     if not head.startswith(b"<") and b"<?xml" not in data[:_XML_WINDOW]:
         discovery, more_problems = _parse_text(data, max_items)
     else:
-        parsed, more_problems = _parse_xml(data, url, max_items=max_items, now=now)
+        parsed, more_problems = _parse_xml(data, url, max_items=max_items, now=now, charset=hints.charset)
         if parsed is None:
-            return parse_feed(body, url, max_items=max_items, now=now, max_size=max_size)
+            return parse_feed(body, url, max_items=max_items, now=now, max_size=max_size, headers=hints)
         discovery = parsed
     problems += more_problems
     if problems:
@@ -101,11 +120,27 @@ def parse_sitemap(
     return discovery
 
 
-def _parse_xml(data: bytes, url: str, *, max_items: int, now: datetime) -> tuple[Discovery | None, list[str]]:
+def _parse_xml(
+    data: bytes, url: str, *, max_items: int, now: datetime, charset: str | None = None
+) -> tuple[Discovery | None, list[str]]:
     """Read an XML sitemap; ``None`` when the document is a feed."""
-    stream = iter_xml(data, ("{*}url", "{*}sitemap"), classify=_sitemap_kind)
+    stream = iter_xml(data, ("{*}url", "{*}sitemap"), classify=_sitemap_kind, charset=charset)
+    cut_at_end = ends_inside(stream.prepared, b"loc")
 
     def children() -> Iterator[_RawUrl]:
+        # One entry is held back until the next one is read: the last one is dropped if the
+        # document ends inside its <loc>.
+        held: _RawUrl | None = None
+        for raw in read_children():
+            if held is not None:
+                yield held
+            held = raw
+        if held is not None and not (cut_at_end and stream.degraded):
+            yield held
+        elif held is not None:
+            stream.problems.append(f"the last <loc> is cut short, {held.url} dropped")
+
+    def read_children() -> Iterator[_RawUrl]:
         for element in stream:
             parent = element.getparent()
             # Only <url> in a urlset and <sitemap> in an index, as direct children of the root
@@ -156,12 +191,15 @@ def _sitemap_kind(root: etree._Element) -> str:
 
 
 def _read_url(element: etree._Element, sitemap_url: str, now: datetime) -> _RawUrl | None:
-    """One ``<url>`` or ``<sitemap>``; ``None`` without a usable ``<loc>``."""
+    """One ``<url>`` or ``<sitemap>``; ``None`` without a usable ``<loc>`` (or with a cut one)."""
     loc = lastmod = None
     news = image = None
     for child in element:
         name = local_name(child.tag)
         if name == "loc":
+            if len(child):
+                logger.debug("Sitemap %s: <loc> %r is cut by markup inside it, dropped", sitemap_url, child.text)
+                return None
             loc = loc or child.text
         elif name == "lastmod":
             lastmod = lastmod or child.text

@@ -10,6 +10,8 @@ from html import unescape
 from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
+from newsmon.crawler.urls import unescape_query
+
 #: Longest URL discovery keeps; longer ones are crawl traps or garbage.
 MAX_URL_LENGTH = 2048
 #: Cleaned summaries are cut (at a word boundary) to this many characters.
@@ -38,7 +40,27 @@ _PLAIN_ABSOLUTE_URL = re.compile(
     r"https?://(?:[^/?#\s@]*@)?(?:[A-Za-z0-9._~%!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])(?:[/?#]\S*)?",
     re.IGNORECASE,
 )
-_EMAIL_WITH_NAME = re.compile(r"^\S+@\S+\s*\((.+)\)$|^(.+?)\s*<\S+@\S+>$")
+# Authors written with an e-mail address: "jd@x.org (Jane Doe)", "Jane Doe (jd@x.org)",
+# "Jane Doe <jd@x.org>", "mailto:jd@x.org"; group "name" is the display name when there is one.
+_EMAIL = r"<?(?:mailto:)?[^\s@()<>]+@[^\s@()<>]+>?"
+_AUTHOR_FORMS = (
+    re.compile(rf"^{_EMAIL}$", re.IGNORECASE),
+    re.compile(rf"^{_EMAIL}\s*\((?P<name>[^()@]+)\)$", re.IGNORECASE),
+    re.compile(rf"^(?P<name>[^()<>@]+?)\s*\({_EMAIL}\)$", re.IGNORECASE),
+    re.compile(rf"^(?P<name>[^<>@]+?)\s*{_EMAIL}$", re.IGNORECASE),
+)
+# Windows-1252 text decoded as latin-1 upstream (or stored so) leaves C1 controls where curly
+# quotes, dashes and the euro sign were: "don\x92t". No text means a C1 control, so they are
+# read as the windows-1252 characters; the five bytes windows-1252 leaves undefined are dropped.
+_C1_REPAIR = {code: bytes([code]).decode("cp1252", "ignore") or None for code in range(0x80, 0xA0)}
+_HAS_C1 = re.compile("[\x80-\x9f]")
+# What makes text HTML when a feed does not say (RSS): a tag HTML knows, a closing tag, or an
+# entity reference. "<blink>" or "<3" alone is text.
+_LOOKS_LIKE_HTML = re.compile(
+    r"</[a-z][a-z0-9]*\s*>|&(?:#\d{1,7}|#x[0-9a-f]{1,6}|[a-z][a-z0-9]{1,31});"
+    r"|<(?:a|abbr|b|br|cite|code|div|em|i|img|p|q|s|small|span|strong|sub|sup|u)\b[^<>]*>",
+    re.IGNORECASE,
+)
 
 T = TypeVar("T")
 
@@ -49,8 +71,22 @@ def collapse(text: str | None, limit: int = MAX_TITLE_LENGTH) -> str | None:
     """Whitespace-collapse plain text; ``None`` when nothing is left."""
     if not text:
         return None
+    if _HAS_C1.search(text):
+        text = text.translate(_C1_REPAIR)
     cleaned = " ".join(text.split())
     return _truncate(cleaned, limit) or None
+
+
+def clean_title(text: str | None, is_html: bool | None, limit: int = MAX_TITLE_LENGTH) -> str | None:
+    """A title as plain text: markup stripped only from HTML titles.
+
+    ``is_html`` is what the feed says (Atom's ``type``); ``None`` when it says nothing (RSS, JSON
+    Feed), and then the text counts as HTML when it looks like it (see ``_LOOKS_LIKE_HTML``): a
+    headline about "the <blink> tag" keeps its words.
+    """
+    if is_html is None:
+        is_html = text is not None and _LOOKS_LIKE_HTML.search(text[:_MAX_MARKUP]) is not None
+    return clean_html(text, limit) if is_html else collapse(text, limit)
 
 
 def clean_html(markup: str | None, limit: int = MAX_SUMMARY_LENGTH) -> str | None:
@@ -81,24 +117,34 @@ def _truncate(text: str, limit: int) -> str:
 
 
 def author_name(raw: str | None) -> str | None:
-    """An author's display name: ``"jd@x.org (Jane Doe)"`` and ``"Jane Doe <jd@x.org>"`` give the name."""
-    name = clean_html(raw, MAX_TITLE_LENGTH)
-    if name is None:
+    """An author's display name, without an e-mail address.
+
+    ``"jd@x.org (Jane Doe)"``, ``"Jane Doe (jd@x.org)"`` and ``"Jane Doe <jd@x.org>"`` give
+    ``"Jane Doe"``. A bare address gives ``None``: it is not a name, the local part is often not
+    one either (``newsdesk``, ``j.doe1``), and publishing addresses helps nobody but spammers.
+    """
+    text = collapse(unescape(raw[:_MAX_MARKUP])) if raw else None
+    if text is None:
         return None
-    match = _EMAIL_WITH_NAME.match(name)
-    if match:
-        return collapse(match[1] or match[2])
-    return name
+    for form in _AUTHOR_FORMS:
+        match = form.match(text)
+        if match:
+            name = match.groupdict().get("name")
+            return clean_html(name.strip(" \"'"), MAX_TITLE_LENGTH) if name else None
+    return clean_html(text, MAX_TITLE_LENGTH)
 
 
 def resolve_url(base: str, href: str | None) -> str | None:
     """Absolute http(s) URL for ``href`` relative to ``base``, or ``None`` when it is not one.
 
-    Whitespace around the link (common in feeds) is dropped; nothing else is normalized.
+    Whitespace around the link (common in feeds) is dropped, and ``&amp;`` in the query (a feed
+    that escaped its links twice) is read as ``&``; nothing else is normalized.
     """
     if not href:
         return None
     href = href.strip()
+    if "&" in href:
+        href = unescape_query(href)
     if not href or len(href) > MAX_URL_LENGTH:
         return None
     if _PLAIN_ABSOLUTE_URL.fullmatch(href):

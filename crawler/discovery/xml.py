@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urljoin
 
+import charset_normalizer
 from lxml import etree
 
 from newsmon.crawler.items import DiscoveryError
@@ -46,6 +47,12 @@ _GZIP_CHUNK = 64 * 1024
 _PREFIX_WINDOW = 4096
 # Above this many invalid UTF-8 sequences, the body is windows-1252 through and through.
 _MAX_REPAIRS = 1000
+# Detection reads this much of an undeclared body that is not UTF-8.
+_DETECT_SAMPLE = 256 * 1024
+# Up to this many invalid sequences in a sample, the text is UTF-8 with stray windows-1252 bytes.
+_STRAY_BYTES = 3
+# What detection may answer for a body windows-1252 reads as well (its superset, by design).
+_CP1252_LIKE = frozenset({"ascii", "latin_1", "cp1252", "iso8859_15", "cp1250", "iso8859_2", "utf_8"})
 
 _SAFE_OPTIONS: dict[str, Any] = {
     "resolve_entities": False,
@@ -71,6 +78,9 @@ _DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Z
 _CP1252_NAMES = frozenset(
     {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "us-ascii", "ascii", "windows-1252", "cp1252"}
 )
+_CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.IGNORECASE)
+# How much of a document's end ends_inside() reads.
+_TAIL_WINDOW = 8192
 _UTF16_STARTS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
@@ -161,8 +171,12 @@ def sniff(body: bytes, max_size: int, what: str) -> tuple[bytes, list[str], byte
     return data, problems, head
 
 
-def _transcode(data: bytes) -> tuple[bytes, list[str]]:
-    """Return ``data`` as UTF-8 starting at its first ``<``, and any garbage that was skipped."""
+def _transcode(data: bytes, charset: str | None = None) -> tuple[bytes, list[str]]:
+    """Return ``data`` as UTF-8 starting at its first ``<``, and any garbage that was skipped.
+
+    Which encoding wins, first to last: a byte-order mark, the HTTP ``charset`` (RFC 7303: the
+    transport's word beats the document's), the XML declaration, then detection.
+    """
     declared = None
     for start, codec in _UTF16_STARTS:
         if data.startswith(start):
@@ -174,10 +188,40 @@ def _transcode(data: bytes) -> tuple[bytes, list[str]]:
             data = data[3:]
             declared = "utf-8"  # A BOM beats the declaration (XML 1.0, appendix F).
     data, problems = _skip_prefix(data)
+    if declared is None and charset:
+        declared = charset.strip().strip("\"'").lower() or None
     if declared is None:
         match = _DECLARED_ENCODING.match(data)
-        declared = match.group(1).decode("ascii").lower() if match else "utf-8"
+        declared = match.group(1).decode("ascii").lower() if match else None
+    if declared is None:
+        declared = _detect(data)
     return _to_utf8(data, declared), problems
+
+
+def _detect(data: bytes) -> str:
+    """The encoding of an undeclared body: UTF-8 if it is (or nearly is), else what detection says.
+
+    Undeclared non-UTF-8 bodies are mostly windows-1252, but Russian, Chinese, Japanese, Korean,
+    Thai and Hebrew sites still serve KOI8-R, Big5, GB2312, EUC-JP, Shift_JIS, EUC-KR, TIS-620 or
+    windows-1255 without saying so. Detection only runs when the bytes are not UTF-8 and the
+    invalid sequences are more than a few stray windows-1252 bytes in UTF-8 text.
+    """
+    if data.isascii():
+        return "utf-8"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "utf-8"
+    sample = data[:_DETECT_SAMPLE]
+    if sample.decode("utf-8", "replace").count("\ufffd") <= _STRAY_BYTES:
+        return "utf-8"  # a few windows-1252 bytes in UTF-8 text: _repair_utf8's case
+    best = charset_normalizer.from_bytes(sample).best()
+    if best is None or best.encoding in _CP1252_LIKE:
+        return "windows-1252"
+    logger.debug("Undeclared encoding detected as %s", best.encoding)
+    return str(best.encoding)
 
 
 def _skip_prefix(data: bytes) -> tuple[bytes, list[str]]:
@@ -233,9 +277,9 @@ def _escape_ampersand(match: re.Match[bytes]) -> bytes:
     return match[0] if match[1] else b"&amp;"
 
 
-def _prepare(body: bytes, max_size: int) -> tuple[bytes, list[str]]:
+def _prepare(body: bytes, max_size: int, charset: str | None = None) -> tuple[bytes, list[str]]:
     data, problems = decompress(body, max_size)
-    data, repairs = _transcode(data)
+    data, repairs = _transcode(data, charset)
     # Two lossless repairs for what feeds get wrong most, both of which libxml2 would answer by
     # dropping text: HTML named entities (&eacute;, &nbsp;), undefined in XML, become character
     # references; bare ampersands ("Fish & chips", "?a=1&b=2") are escaped outside CDATA.
@@ -271,9 +315,11 @@ class XmlStream:
     """
 
     def __init__(self, body: bytes, tags: Sequence[str], *, max_size: int = DEFAULT_MAX_SIZE,
-                 classify: Callable[[etree._Element], str] | None = None) -> None:
+                 classify: Callable[[etree._Element], str] | None = None, charset: str | None = None) -> None:
         """Prepare ``body`` (gunzip, BOM, prefix, encoding); parsing starts on iteration."""
-        self._data, self.problems = _prepare(body, max_size)
+        self._data, self.problems = _prepare(body, max_size, charset)
+        #: The document as libxml2 reads it (UTF-8, repaired), for a second, tolerant parser.
+        self.prepared = self._data
         self._tags = list(tags)
         self._classify = classify
         self.root: etree._Element | None = None
@@ -287,7 +333,7 @@ class XmlStream:
     def __iter__(self) -> Iterator[etree._Element]:
         """Yield matching elements in document order."""
         events = etree.iterparse(io.BytesIO(self._data), events=("end",), tag=self._tags, **_SAFE_OPTIONS)
-        self._data = b""  # Iterate once; BytesIO keeps the bytes only as long as libxml2 reads them.
+        self._data = b""  # Iterate once.
         try:
             for _event, element in events:
                 if self.kind is None and self._classify is not None:
@@ -306,7 +352,7 @@ class XmlStream:
 
 
 def iter_xml(body: bytes, tags: Sequence[str], *, max_size: int = DEFAULT_MAX_SIZE,
-             classify: Callable[[etree._Element], str] | None = None) -> XmlStream:
+             classify: Callable[[etree._Element], str] | None = None, charset: str | None = None) -> XmlStream:
     """Return an :class:`XmlStream` over the elements of ``body`` whose tag is in ``tags``.
 
     Tags use lxml's syntax (``"{*}item"`` matches ``item`` in any namespace). ``classify``
@@ -315,7 +361,25 @@ def iter_xml(body: bytes, tags: Sequence[str], *, max_size: int = DEFAULT_MAX_SI
     Raises:
         DiscoveryError: the body is empty or an undecodable gzip stream.
     """
-    return XmlStream(body, tags, max_size=max_size, classify=classify)
+    return XmlStream(body, tags, max_size=max_size, classify=classify, charset=charset)
+
+
+def ends_inside(data: bytes, name: bytes) -> bool:
+    """Whether ``data`` stops inside a ``<name>`` element: its last opening has no closing tag.
+
+    Only the end of the document is looked at, so this costs nothing on a large body.
+    """
+    tail = data[-_TAIL_WINDOW:]
+    opened = max(tail.rfind(b"<" + name + b">"), tail.rfind(b"<" + name + b" "))
+    return opened > tail.rfind(b"</" + name)
+
+
+def charset_of(content_type: str | None) -> str | None:
+    """The ``charset`` parameter of a ``Content-Type`` header value, if any."""
+    if not content_type:
+        return None
+    match = _CHARSET_PARAM.search(content_type)
+    return match.group(1) if match else None
 
 
 def local_name(tag: object) -> str:

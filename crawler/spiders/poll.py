@@ -20,6 +20,7 @@ from twisted.python.failure import Failure
 
 from newsmon.crawler.context import CrawlContext
 from newsmon.crawler.discovery.feeds import parse_feed
+from newsmon.crawler.discovery.headers import response_headers
 from newsmon.crawler.discovery.pages import find_article_links, find_feed_links
 from newsmon.crawler.discovery.sitemaps import parse_sitemap, robots_sitemaps
 from newsmon.crawler.items import Discovery, DiscoveryError, Entry
@@ -130,7 +131,8 @@ class PollSpider(scrapy.Spider):
         if self._unchanged(response):
             return
         try:
-            found = parse_feed(response.body, response.url, max_items=self.fetch.max_items_per_feed)
+            found = parse_feed(response.body, response.url, max_items=self.fetch.max_items_per_feed,
+                               headers=response_headers(response.headers))
         except DiscoveryError as exc:
             self._document_failed(response, f"{exc}")
             return
@@ -141,7 +143,8 @@ class PollSpider(scrapy.Spider):
             return
         source = response.meta["source"]
         try:
-            found = parse_sitemap(response.body, response.url, max_items=self.fetch.max_items_per_feed)
+            found = parse_sitemap(response.body, response.url, max_items=self.fetch.max_items_per_feed,
+                                  headers=response_headers(response.headers))
         except DiscoveryError as exc:
             self._document_failed(response, f"{exc}")
             return
