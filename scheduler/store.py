@@ -80,6 +80,11 @@ NEAR_BUCKETS_DIVISOR = 4
 #: phrase or a generic headline) in memory and in scan time.
 MAX_INDEX_RECORDS = 2048
 
+#: How long a re-check may stay overdue (no worker served a poll of its source) before it is
+#: dropped, on top of the last ``dedup.recheck`` step: the schedule's TTL and trim horizon.
+#: Without it, short steps (``[1s]``) lost their entries before any worker could serve them.
+RECHECK_GRACE = 24 * 3600
+
 #: Fields the publish script adds to a record; the caller must not set them.
 DECIDED_FIELDS = frozenset({"event", "duplicate_of", "cluster_id", "revision", "changes"})
 _STORY_ID = re.compile(r"[0-9a-f]{16}\Z")
@@ -333,8 +338,8 @@ class StoryStore:
             recheck_member = json.dumps(
                 [sid, record.get("url") or fp.urls[0], source, first, 0], ensure_ascii=False, separators=(",", ":")
             )
-            recheck_trim = first - self._recheck[-1]
-            recheck_ttl = 2 * self._recheck[-1] * 1000
+            recheck_trim = first - self._recheck[-1] - RECHECK_GRACE
+            recheck_ttl = self._recheck_ttl_ms()
         # The script keys an anchor or title in its index string by the value's first 4 bytes
         # (the bucket used the low bits).
         argument = PublishArgs(
@@ -368,6 +373,10 @@ class StoryStore:
         return argument, script_keys, sid
 
     # -- rechecks --------------------------------------------------------------------------
+    def _recheck_ttl_ms(self) -> int:
+        """TTL of the re-check schedule: past its last step, with the grace for overdue entries."""
+        return (2 * self._recheck[-1] + RECHECK_GRACE) * 1000
+
     def recheck_due(self, now: float | None = None, limit: int = 100) -> list[tuple[str, str, str]]:
         """Stories due for another fetch, as ``(story id, url, source)``, at most ``limit``.
 
@@ -379,7 +388,7 @@ class StoryStore:
         when = self.clock() if now is None else now
         members = self._recheck_due(
             keys=[self.keys.recheck],
-            args=[_argument(RecheckArgs(now=int(when), limit=limit, ttl_ms=2 * self._recheck[-1] * 1000,
+            args=[_argument(RecheckArgs(now=int(when), limit=limit, ttl_ms=self._recheck_ttl_ms(),
                                         offsets=list(self._recheck)))],
         )
         due = []

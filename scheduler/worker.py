@@ -190,6 +190,8 @@ class Worker:
         # Published stories due for a re-check (dedup.recheck) ride along with the polls.
         configured = {s.name for s in self.config.sources}
         recheck = tuple(r for r in store.recheck_due(limit=RECHECKS_PER_CRAWL) if r[2] in configured)
+        if recheck:
+            logger.debug("%d published stories are due for a re-check; they ride along", len(recheck))
         ctx = CrawlContext(config=self.config, client=self.client, keys=self.keys, store=store,
                            sources=tuple(sources), hosts=HostGate(self.client, self.keys, self.config.fetch),
                            recheck=recheck)

@@ -20,7 +20,7 @@ from newsmon.scheduler.store import (
     StoryStore,
 )
 from newsmon.settings.model import DedupSettings, FeedSettings
-from tests.test_store import Clock, entries, fingerprints, make_record
+from tests.test_store import OTHER_TEXT, Clock, entries, fingerprints, make_record
 
 STORIES = Path(__file__).parent / "data" / "dedup" / "stories.txt"
 
@@ -236,3 +236,16 @@ def test_distance_limits_are_exact(store: StoryStore, evidence: str, limit: int)
                                                    simhash=base ^ _bits(distance), **shared))
         events.append(outcome.event)
     assert events == ["duplicate", "new"]
+
+
+def test_an_overdue_recheck_waits_for_a_worker(redis_client: redis.Redis, keys: Keys, clock: Clock) -> None:
+    """With a short step ([1s]) a re-check stays scheduled while no worker serves it: publishing
+    later stories does not trim it, and the schedule outlives the step (a day's grace)."""
+    store = StoryStore(redis_client, keys, DedupSettings(recheck=(timedelta(seconds=1),)), clock=clock)
+    record = make_record("https://harbour.example/bridge")
+    outcome = store.publish(record, fingerprints(record))
+    clock.now += 30  # no worker for half a minute; other stories are published meanwhile
+    other = make_record("https://harbour.example/ferry", text=OTHER_TEXT)
+    store.publish(other, fingerprints(other))
+    assert redis_client.pttl(keys.recheck) > 3600 * 1000
+    assert (outcome.story_id, record["url"], "harbour-news") in store.recheck_due(int(clock.now))
