@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -29,6 +28,7 @@ import redis
 
 from newsmon.crawler.context import CrawlContext, SourceReport
 from newsmon.crawler.runner import Crawl, run_with_reactor
+from newsmon.scheduler.instance import exit_now
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.sinks import SinkRunner, build_sinks
 from newsmon.scheduler.status import record_poll
@@ -102,13 +102,7 @@ class _Stopper:
                 self._loop.call_soon_threadsafe(self.requested.set)
             return
         logger.warning("%s again: stopping at once; the next crawl fetches what this one did not publish", name)
-        if self.cold_stop is not None:
-            try:
-                self.cold_stop()
-            except (redis.RedisError, OSError) as exc:
-                logger.warning("Could not stop the embedded Redis: %s", exc)
-        logging.shutdown()
-        os._exit(128 + signum)
+        exit_now(self.cold_stop, 128 + signum)
 
 
 def crawl_once(config: Config, client: redis.Redis, keys: Keys, sources: Sequence[str], *,

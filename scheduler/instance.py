@@ -23,10 +23,11 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import IO, TypedDict
+from typing import IO, NoReturn, TypedDict
 
 import redis
 
@@ -194,3 +195,15 @@ class DirectoryLock:
         if self._handle is not None:
             self._handle.close()  # closing drops the flock
             self._handle = None
+
+
+def exit_now(teardown: Callable[[], None] | None, status: int) -> NoReturn:
+    """The end of a cold stop: run ``teardown`` (close Redis; stop an embedded server nobody
+    else uses), flush the logs and exit at once, whatever threads are still running."""
+    if teardown is not None:
+        try:
+            teardown()
+        except (redis.RedisError, OSError) as exc:
+            logger.warning("Could not stop the embedded Redis: %s", exc)
+    logging.shutdown()
+    os._exit(status)

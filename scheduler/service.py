@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 import redis
 
 from newsmon.scheduler.daemon import Scheduler, Supervisor
-from newsmon.scheduler.instance import REFRESH_EVERY, DaemonLock
+from newsmon.scheduler.instance import REFRESH_EVERY, DaemonLock, exit_now
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.redis_conn import EmbeddedRedis
 from newsmon.scheduler.sinks import SinkRunner, build_sinks
@@ -122,13 +121,7 @@ class _Signals:
         if self.supervisor is not None:
             self.supervisor.kill()
         self.lock.release()
-        if self.cold_stop is not None:
-            try:
-                self.cold_stop()
-            except (redis.RedisError, OSError) as exc:
-                logger.warning("Could not stop the embedded Redis: %s", exc)
-        logging.shutdown()
-        os._exit(1)
+        exit_now(self.cold_stop, 1)
 
 
 async def _hold(lock: DaemonLock, stop: asyncio.Event, failures: list[str]) -> None:

@@ -34,6 +34,7 @@ import redis
 from newsmon.crawler.context import CrawlContext
 from newsmon.crawler.runner import Crawl
 from newsmon.scheduler.hosts import HostGate
+from newsmon.scheduler.instance import exit_now
 from newsmon.scheduler.jobs import Job, JobQueue
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.outage import OUTAGE_ERRORS, Outage, is_outage
@@ -95,13 +96,7 @@ class Worker:
         else:
             logger.warning("Worker %s: cold stop (%s); unfinished jobs will be claimed again",
                            self.name, signal.Signals(signum).name)
-            if self.cold_stop is not None:
-                try:
-                    self.cold_stop()
-                except (redis.RedisError, OSError) as exc:
-                    logger.warning("Could not stop the embedded Redis: %s", exc)
-            logging.shutdown()
-            os._exit(1)
+            exit_now(self.cold_stop, 1)
 
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
