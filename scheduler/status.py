@@ -17,6 +17,7 @@ Besides counters it keeps what the scheduler's policy needs (``newsmon.crawler.p
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -103,6 +104,33 @@ def _float(value: bytes | None) -> float | None:
         return float(value) if value else None
     except ValueError:
         return None
+
+
+#: Causes of a failed fetch, as their messages say them, and what they mean when every source
+#: failed of them: (words in the error, the sentence).
+_CAUSES = (
+    ("cannot resolve", "no source could be resolved: is there a network?"),
+    ("timed out", "every request timed out: is there a network?"),
+    ("timeout", "every request timed out: is there a network?"),
+    ("connection refused", "every connection was refused"),
+    ("non-public address", "the sources resolve to private addresses (see fetch.allow_private_addresses)"),
+)
+
+
+def failure_cause(errors: Iterable[str]) -> str:
+    """The commonest cause among fetch errors (``"<url>: <why>"``), as one sentence."""
+    counts: Counter[str] = Counter()
+    for message in errors:
+        lowered = message.lower()
+        cause = next((sentence for words, sentence in _CAUSES if words in lowered), None)
+        if cause is None:
+            # Group the rest by what follows the URL ("HTTP 503", "not a feed"...).
+            why = message.split(": ", 1)[-1]
+            cause = f"commonest error: {why}"
+        counts[cause] += 1
+    if not counts:
+        return "no error was recorded"
+    return counts.most_common(1)[0][0]
 
 
 def alive(client: redis.Redis, keys: Keys, role: str) -> list[str]:
