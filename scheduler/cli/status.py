@@ -101,7 +101,8 @@ def _table(seen: Overview) -> str:
         lines.append(f"{r.name:<24} {shown:<12} {_when(r.last_poll):<21} {r.last_published:>4} "
                      f"{r.published_total:>9} {r.errors_total:>6}  {next_poll}")
         if shown == "backoff":
-            lines.append(f"    backoff until {_when(r.backoff_until)} after {r.consecutive_failures} failed polls in a row")
+            lines.append(f"    backoff until {_when(r.backoff_until)} "
+                         f"after {r.consecutive_failures} failed polls in a row")
         elif r.state == "degraded":
             lines.append("    degraded: a feed or sitemap was malformed; what could be read was read")
         elif r.state == "deferred":
