@@ -138,7 +138,8 @@ def test_the_daemon_warns_once_when_every_source_failed(
     text = log.read_text()
     warnings = [line for line in text.splitlines() if "Every source failed" in line]
     assert len(warnings) == 1, text
-    assert "WARNING" in warnings[0] and "no source could be resolved: is there a network?" in warnings[0]
+    assert "WARNING" in warnings[0]
+    assert "no source could be resolved: is there a network?" in warnings[0]
     held = [line for line in text.splitlines() if "[nosuch-one] not polled: backing off" in line]
     # Once per back-off (each names its end), not at every tick it skips.
     assert len({re.sub(r"^\S+ \S+ ", "", line) for line in held}) == len(held)
@@ -156,7 +157,7 @@ def test_status_watch_repeats_until_ctrl_c(redis_url: str, redis_prefix: str, tm
         assert line, "status --watch ended early"
         headers += line.startswith("source ")
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    _out, err = process.communicate(timeout=30)
     assert process.returncode == 0
     assert err == ""
 
