@@ -100,6 +100,25 @@ class Scheduler:
                          next_run_time=now)
         self.aps.start()
         logger.info("Scheduler started: %d sources", sum(1 for s in self.config.sources if s.enabled))
+        self._report_backoff()
+
+    def _report_backoff(self) -> None:
+        """One INFO line at start when sources are in back-off from earlier failed polls (each is
+        then named once, at its first skipped tick): a restart never waits for them silently."""
+        names = [s.name for s in self.config.sources if s.enabled]
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for name in names:
+                pipe.hget(self.keys.source_state(name), "backoff_until")
+            ends = [float(v) for v in pipe.execute() if v]
+        except redis.RedisError:
+            return  # the first tick reports the outage
+        now = time.time()
+        ends = [end for end in ends if end > now]
+        if ends:
+            first, last = (datetime.fromtimestamp(t, UTC).strftime("%H:%M:%SZ") for t in (min(ends), max(ends)))
+            logger.info("%d of %d sources are in back-off after failed polls, until %s%s (newsmon status "
+                        "shows each)", len(ends), len(names), first, "" if first == last else f" to {last}")
 
     def enqueue(self, source: str) -> None:
         if not self.outage.due():

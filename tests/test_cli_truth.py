@@ -108,7 +108,8 @@ def test_status_next_poll_agrees_with_backoff(
     redis_url: str, redis_prefix: str, tmp_path: Path
 ) -> None:
     """With a scheduler running, a source in back-off shows a next poll no earlier than its back-off
-    allows (the scheduler skips ticks until half an interval before its end)."""
+    allows (the scheduler skips ticks until half an interval before its end), and the scheduler
+    says at start that the sources are in back-off."""
     config = _offline_config(tmp_path, redis_url, redis_prefix, interval="60s")
     assert run_newsmon("--config", str(config), "crawl").returncode == 1  # back-off: 15 minutes
     daemon = start_newsmon("--config", str(config), "scheduler", log=tmp_path / "scheduler.log")
@@ -118,6 +119,7 @@ def test_status_next_poll_agrees_with_backoff(
     finally:
         assert stop(daemon) == 0
     assert seen["stale"] is False
+    assert "2 of 2 sources are in back-off after failed polls" in (tmp_path / "scheduler.log").read_text()
     for row in seen["sources"]:
         assert row["shown_state"] == "backoff"
         assert row["next_poll"] >= row["backoff_until"] - row["interval"] / 2
