@@ -4,7 +4,10 @@ real processes on the suite's Redis, the fixture newsroom and hosts that cannot 
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import select
 import signal
 import subprocess
 import time
@@ -169,3 +172,22 @@ def test_status_watch_refuses_a_period_of_zero(tmp_path: Path) -> None:
     result = run_newsmon("status", "--watch", "0", env=child_env(REDIS_URL="redis://127.0.0.1:1/0"))
     assert result.returncode == 2
     assert result.stderr.strip() == "newsmon: --watch: expected a number of seconds above 0, got 0"
+
+
+def test_status_watch_refreshes_in_place_on_a_terminal(redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
+    """On a terminal, status --watch redraws from the top of the screen each time; Ctrl-C exits 0."""
+    config = _offline_config(tmp_path, redis_url, redis_prefix)
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(newsmon_cmd("--config", str(config), "status", "--watch", "0.2"),
+                               stdin=follower, stdout=follower, stderr=follower, env=child_env())
+    os.close(follower)
+    out = b""
+    while out.count(b"\x1b[H") < 3:
+        ready, _, _ = select.select([leader], [], [], 30)
+        assert ready, f"no redraw within 30s: {out!r}"
+        out += os.read(leader, 65536)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+    os.close(leader)
+    assert b"Traceback" not in out
+    assert out.count(b"scheduler: not running") >= 3

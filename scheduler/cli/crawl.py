@@ -66,7 +66,7 @@ async def _progress(ctx: CrawlContext) -> None:
             fetched = sum(r.counts["fetched"] for r in ctx.reports.values())
             published = sum(r.counts["published"] for r in ctx.reports.values())
             docs = sum(r.counts["documents_read"] + r.counts["documents_unchanged"] for r in ctx.reports.values())
-            sys.stderr.write(f"\rcrawling {len(ctx.sources)} sources: {docs} feeds read, "
+            sys.stderr.write(f"\rcrawling {len(ctx.sources)} sources: {docs} documents read, "
                              f"{fetched} articles fetched, {published} published\x1b[K")
             sys.stderr.flush()
             await asyncio.sleep(0.25)
