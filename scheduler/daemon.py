@@ -40,7 +40,7 @@ from newsmon.crawler.politeness import adaptive_interval
 from newsmon.scheduler.jobs import JobQueue
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.outage import Outage, is_outage
-from newsmon.scheduler.status import set_next_poll
+from newsmon.scheduler.status import failure_cause, next_poll_after_backoff, set_next_poll
 from newsmon.settings.model import Config, Source
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,9 @@ class Scheduler:
         self.queue = JobQueue(client, keys, config.scheduler.job_lease)
         self.outage = Outage("the scheduler")
         self._missed: set[str] = set()  # sources whose tick fell in a Redis outage
+        self._round_from = time.time()  # the current round of polls: every source polled since then
+        self._all_failed = False  # the last round's every poll failed (warned once, until one succeeds)
+        self._held: dict[str, str] = {}  # why each source was last held back (logged once per reason)
         policy = config.scheduler
         self.aps = AsyncIOScheduler(
             timezone=UTC,
@@ -92,10 +95,30 @@ class Scheduler:
         # Every 2s: the heartbeat is also what notices that Redis is back after an outage.
         self.aps.add_job(self.heartbeat, "interval", seconds=2, id="heartbeat", replace_existing=True,
                          next_run_time=now)
+        self.aps.add_job(self.check_round, "interval", seconds=5, id="check-round", replace_existing=True)
         self.aps.add_job(self.maintain_feed, "interval", minutes=10, id="maintain-feed", replace_existing=True,
                          next_run_time=now)
         self.aps.start()
         logger.info("Scheduler started: %d sources", sum(1 for s in self.config.sources if s.enabled))
+        self._report_backoff()
+
+    def _report_backoff(self) -> None:
+        """One INFO line at start when sources are in back-off from earlier failed polls (each is
+        then named once, at its first skipped tick): a restart never waits for them silently."""
+        names = [s.name for s in self.config.sources if s.enabled]
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for name in names:
+                pipe.hget(self.keys.source_state(name), "backoff_until")
+            ends = [float(v) for v in pipe.execute() if v]
+        except redis.RedisError:
+            return  # the first tick reports the outage
+        now = time.time()
+        ends = [end for end in ends if end > now]
+        if ends:
+            first, last = (datetime.fromtimestamp(t, UTC).strftime("%H:%M:%SZ") for t in (min(ends), max(ends)))
+            logger.info("%d of %d sources are in back-off after failed polls, until %s%s (newsmon status "
+                        "shows each)", len(ends), len(names), first, "" if first == last else f" to {last}")
 
     def enqueue(self, source: str) -> None:
         if not self.outage.due():
@@ -107,7 +130,11 @@ class Scheduler:
             interval = self._adapt(self.config.source(source))
             job = self.aps.get_job(f"poll:{source}")
             if job is not None and job.next_run_time is not None:
-                set_next_poll(self.client, self.keys, source, job.next_run_time.timestamp(), interval)
+                # The poll that will happen: the next tick, or the first one after the back-off.
+                backoff_until, = self._state(source, "backoff_until")
+                when = next_poll_after_backoff(job.next_run_time.timestamp(), backoff_until,
+                                               interval or job.trigger.interval.total_seconds())
+                set_next_poll(self.client, self.keys, source, when, interval)
         except redis.RedisError as exc:
             if is_outage(exc):
                 self.outage.failed(exc)
@@ -119,8 +146,13 @@ class Scheduler:
         if self.outage.ok():
             self._catch_up()
         if held:
-            logger.info("[%s] not polled: %s", source, held)
-        elif queued:
+            # Once per back-off (its end is in the reason), not at every tick it skips.
+            if self._held.get(source) != held:
+                logger.info("[%s] not polled: %s", source, held)
+            self._held[source] = held
+        else:
+            self._held.pop(source, None)
+        if queued:
             logger.debug("[%s] poll job queued", source)
 
     def _state(self, source: str, *fields: str) -> list[float | None]:
@@ -169,6 +201,36 @@ class Scheduler:
             if all(pipe.execute()):
                 return f"{', '.join(hosts)} asked to be left alone (Retry-After)"
         return None
+
+    def check_round(self) -> None:
+        """One WARNING when every source failed in a round of polls (each source polled once
+        since the last round): no network, most likely, which no single source's line says."""
+        names = [s.name for s in self.config.sources if s.enabled]
+        if not names or not self.outage.due():
+            return
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for name in names:
+                pipe.hmget(self.keys.source_state(name), ["last_poll", "state", "last_error"])
+            rows = pipe.execute()
+        except redis.RedisError as exc:
+            if is_outage(exc):
+                self.outage.failed(exc)
+            else:
+                logger.error("Could not read the sources' state: %s", exc)
+            return
+        polled = [float(last_poll) for last_poll, _, _ in rows if last_poll]
+        if len(polled) < len(names) or min(polled) < self._round_from:
+            return  # the round is not over
+        self._round_from = max(polled)
+        all_failed = all(state == b"failed" for _, state, _ in rows)
+        if all_failed and not self._all_failed:
+            errors = [error.decode("utf-8", "replace") for _, _, error in rows if error]
+            logger.warning("Every source failed in the last round of polls (%d sources): %s",
+                           len(names), failure_cause(errors))
+        elif self._all_failed and not all_failed:
+            logger.info("Sources answer again: not every poll of the last round failed")
+        self._all_failed = all_failed
 
     def maintain_feed(self) -> None:
         """Trim the article stream by age/length and warn before a group loses unread records."""

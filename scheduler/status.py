@@ -16,7 +16,9 @@ Besides counters it keeps what the scheduler's policy needs (``newsmon.crawler.p
 
 from __future__ import annotations
 
+import math
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -105,11 +107,48 @@ def _float(value: bytes | None) -> float | None:
         return None
 
 
+#: Causes of a failed fetch, as their messages say them, and what they mean when every source
+#: failed of them: (words in the error, the sentence).
+_CAUSES = (
+    ("cannot resolve", "no source could be resolved: is there a network?"),
+    ("timed out", "every request timed out: is there a network?"),
+    ("timeout", "every request timed out: is there a network?"),
+    ("connection refused", "every connection was refused"),
+    ("non-public address", "the sources resolve to private addresses (see fetch.allow_private_addresses)"),
+)
+
+
+def failure_cause(errors: Iterable[str]) -> str:
+    """The commonest cause among fetch errors (``"<url>: <why>"``), as one sentence."""
+    counts: Counter[str] = Counter()
+    for message in errors:
+        lowered = message.lower()
+        cause = next((sentence for words, sentence in _CAUSES if words in lowered), None)
+        if cause is None:
+            # Group the rest by what follows the URL ("HTTP 503", "not a feed"...).
+            why = message.split(": ", 1)[-1]
+            cause = f"commonest error: {why}"
+        counts[cause] += 1
+    if not counts:
+        return "no error was recorded"
+    return counts.most_common(1)[0][0]
+
+
 def alive(client: redis.Redis, keys: Keys, role: str) -> list[str]:
     """Names of the processes of ``role`` whose heartbeat has not expired."""
     head = keys.health(role, "")
     pattern = head.replace("{", r"\{").replace("}", r"\}") + "*"
     return sorted(k.decode()[len(head):] for k in client.scan_iter(match=pattern, count=1000))
+
+
+def next_poll_after_backoff(tick: float, backoff_until: float | None, interval: float | None) -> float:
+    """When the scheduler polls a source whose job ticks next at ``tick``, every ``interval``
+    seconds: ticks that fall in the back-off are skipped, except the one within half an
+    interval of its end (the slack of the scheduler's ``_held_back``)."""
+    if backoff_until is None or not interval or interval <= 0 or backoff_until - tick <= interval / 2:
+        return tick
+    skipped = math.ceil((backoff_until - tick - interval / 2) / interval)
+    return tick + skipped * interval
 
 
 def set_next_poll(client: redis.Redis, keys: Keys, source: str, when: float, interval: float | None = None) -> None:
@@ -143,6 +182,13 @@ class SourceStatus:
         if self.backoff_until is not None and self.backoff_until > now:
             return "backoff"
         return self.state
+
+    def expected_poll(self) -> float | None:
+        """The next poll as the scheduler will make it: its next tick, or the first one it does
+        not skip for back-off. None before the scheduler ever scheduled the source."""
+        if self.next_poll is None:
+            return None
+        return next_poll_after_backoff(self.next_poll, self.backoff_until, self.interval)
 
 
 def read_status(client: redis.Redis, keys: Keys, names: Iterable[str]) -> list[SourceStatus]:
@@ -183,17 +229,24 @@ class Overview:
     """What ``newsmon status`` shows: the sources, the live workers, the job queue, the feed."""
 
     sources: list[SourceStatus]
+    schedulers: list[str]  # hosts of the schedulers whose heartbeat has not expired
     workers: list[str]  # names of the workers whose heartbeat has not expired
     jobs_queued: int
     jobs_pending: int  # read by a worker and not yet acknowledged
     warnings: list[str]  # the feed's retention warnings
+
+    @property
+    def stale(self) -> bool:
+        """No scheduler runs: the sources' state is from the last daemon's run, and no poll is due."""
+        return not self.schedulers
 
 
 def overview(client: redis.Redis, keys: Keys, config: Config) -> Overview:
     """The state of every configured source and of the daemon around them."""
     sources = read_status(client, keys, [s.name for s in config.sources])
     queue = JobQueue(client, keys, config.scheduler.job_lease)
-    workers = alive(client, keys, "worker")
+    schedulers, workers = alive(client, keys, "scheduler"), alive(client, keys, "worker")
     queued, pending = queue.queued(), queue.pending()
     warnings = list(retention_warnings(client, keys, config.feed))
-    return Overview(sources=sources, workers=workers, jobs_queued=queued, jobs_pending=pending, warnings=warnings)
+    return Overview(sources=sources, schedulers=schedulers, workers=workers, jobs_queued=queued,
+                    jobs_pending=pending, warnings=warnings)

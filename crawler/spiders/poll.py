@@ -283,7 +283,7 @@ class PollSpider(scrapy.Spider):
             report.count("deferred")  # not a failure: read again once the host's block is over
             logger.info("[%s] %s: %s", source, request.url, failure.value)
             return
-        self._document_failed(request, _describe(failure))
+        self._document_failed(request, _describe(failure, request.url))
 
     def on_article_error(self, failure: Failure) -> None:
         _raise_if_redis_is_away(failure)
@@ -303,7 +303,7 @@ class PollSpider(scrapy.Spider):
                 self.ctx.store.mark_seen([request.meta["listed_url"]])
             logger.info("[%s] article %s: %s", source, request.url, failure.value)
             return
-        why = _describe(failure)
+        why = _describe(failure, request.url)
         self.ctx.report(source).error(f"{request.url}: {why}")
         self.ctx.failed_documents.add(request.meta["via"][1])
         logger.warning("[%s] article %s: %s", source, request.url, why)
@@ -318,11 +318,13 @@ def _raise_if_redis_is_away(failure: Failure) -> None:
         failure.raiseException()
 
 
-def _describe(failure: Failure) -> str:
+def _describe(failure: Failure, url: str) -> str:
+    """Why fetching ``url`` failed, in one line; messages are logged after ``url``, so a URL
+    the exception repeats is left out (``refused: cannot resolve ...``)."""
     from scrapy.spidermiddlewares.httperror import HttpError
 
     exc = failure.value
     if isinstance(exc, HttpError):
         return f"HTTP {exc.response.status}"
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+    text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+    return text.replace(f" {url}:", ":", 1)

@@ -23,21 +23,45 @@ from typing import NoReturn
 from newsmon.scheduler.cli.common import run_handler, setup_logging
 from newsmon.settings.version import __version__
 
+#: ``newsmon --help``'s epilog: the environment variables, which override the config file.
+ENVIRONMENT = """\
+environment (each overrides the config file; --config and --log-level override them):
+  NEWSMON_CONFIG     the configuration file (default: the packaged example)
+  NEWSMON_DATA_DIR   where the embedded Redis and the sinks keep their files (data_dir)
+  NEWSMON_LOG_LEVEL  DEBUG, INFO, WARNING or ERROR (log_level)
+  REDIS_URL          the Redis server, redis://[:password@]host:port/db (default: an embedded one)
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose sub-command groups, called without a sub-command, say so in
+    one line naming the choices (argparse would print the usage and a placeholder's name)."""
+
+    def error(self, message: str) -> NoReturn:
+        for action in self._actions:
+            if (isinstance(action, argparse._SubParsersAction) and action.required
+                    and message == f"the following arguments are required: {action.metavar}"):
+                choices = ", ".join(action.choices)
+                self.exit(2, f"{self.prog}: expected one of {choices} (see {self.prog} --help)\n")
+        super().error(message)
+
 
 def build_parser() -> argparse.ArgumentParser:
     # The verb modules are imported here, not at the top: ``python -m newsmon.scheduler.cli.feed``
     # imports this package first, and must find its own module not yet imported.
     from newsmon.scheduler.cli import config, crawl, daemon, extract, feed, status, topic
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
                         help="configuration file (env NEWSMON_CONFIG; default: the packaged example)")
     common.add_argument("--log-level", default=argparse.SUPPRESS, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                        type=str.upper)
+                        type=str.upper, help="log level (env NEWSMON_LOG_LEVEL; default: the config's, else INFO)")
 
-    parser = argparse.ArgumentParser(prog="newsmon", parents=[common],
-                                     description="Monitor news outlets for a topic and publish a deduplicated feed.")
-    parser.add_argument("--version", action="version", version=f"newsmon {__version__}")
+    parser = Parser(prog="newsmon", parents=[common], epilog=ENVIRONMENT,
+                    formatter_class=argparse.RawDescriptionHelpFormatter,
+                    description="Monitor news outlets for a topic and publish a deduplicated feed.")
+    parser.add_argument("--version", action="version", version=f"newsmon {__version__}",
+                        help="print the version and exit")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     # In this order in ``newsmon --help``.
     for module in (daemon, crawl, extract, status, config, feed, topic):

@@ -14,11 +14,13 @@ from newsmon.scheduler.cli.common import OK, Verbs, load_settings
 
 
 def register(verbs: Verbs, common: argparse.ArgumentParser) -> None:
-    sources = verbs.add_parser("sources", help="the configured sources").add_subparsers(dest="sub", required=True)
+    sources = verbs.add_parser("sources", help="the configured sources").add_subparsers(
+        dest="sub", metavar="COMMAND", required=True)
     p = sources.add_parser("list", parents=[common], help="list the configured sources")
     p.set_defaults(func=cmd_sources_list)
 
-    config = verbs.add_parser("config", help="configuration tools").add_subparsers(dest="sub", required=True)
+    config = verbs.add_parser("config", help="configuration tools").add_subparsers(
+        dest="sub", metavar="COMMAND", required=True)
     p = config.add_parser("check", parents=[common], help="validate a configuration file")
     p.add_argument("file", nargs="?", help="the file (default: --config)")
     p.set_defaults(func=cmd_config_check)

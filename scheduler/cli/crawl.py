@@ -66,7 +66,7 @@ async def _progress(ctx: CrawlContext) -> None:
             fetched = sum(r.counts["fetched"] for r in ctx.reports.values())
             published = sum(r.counts["published"] for r in ctx.reports.values())
             docs = sum(r.counts["documents_read"] + r.counts["documents_unchanged"] for r in ctx.reports.values())
-            sys.stderr.write(f"\rcrawling {len(ctx.sources)} sources: {docs} feeds read, "
+            sys.stderr.write(f"\rcrawling {len(ctx.sources)} sources: {docs} documents read, "
                              f"{fetched} articles fetched, {published} published\x1b[K")
             sys.stderr.flush()
             await asyncio.sleep(0.25)
@@ -74,17 +74,31 @@ async def _progress(ctx: CrawlContext) -> None:
         sys.stderr.write("\r\x1b[K")
 
 
+#: The summary's columns: heading, counter(s) summed, width.
+_COLUMNS = (
+    ("documents", ("documents_read", "documents_unchanged", "documents_failed"), 9),
+    ("fetched", ("fetched",), 7),
+    ("published", ("published",), 9),
+    ("duplicates", ("duplicates",), 10),
+    ("off-topic", ("off_topic",), 9),
+    ("rejected", ("rejected",), 8),
+    ("errors", ("errors",), 6),
+)
+
+
 def _print_summary(reports: Sequence[SourceReport], elapsed: float, stopped_by: str | None) -> None:
-    header = f"{'source':<24} {'feeds':>5} {'new':>5} {'published':>9} {'errors':>6}  state"
-    print(header)
+    from newsmon.scheduler.status import failure_cause
+
+    print(f"{'source':<24} " + " ".join(f"{title:>{width}}" for title, _, width in _COLUMNS) + "  state")
     for r in reports:
-        c = r.counts
         state = "FAILED" if r.failed else ("degraded" if r.degraded else "ok")
-        print(f"{r.name:<24} {c['documents_read'] + c['documents_unchanged']:>5} {c['fetched']:>5} "
-              f"{c['published']:>9} {c['errors']:>6}  {state}")
+        cells = " ".join(f"{sum(r.counts[c] for c in counters):>{width}}" for _, counters, width in _COLUMNS)
+        print(f"{r.name:<24} {cells}  {state}")
         for message in r.errors[:3]:
             print(f"    {message}")
     total = sum(r.counts["published"] for r in reports)
     print(f"{len(reports)} sources, {total} published in {elapsed:.1f}s")
+    if reports and all(r.failed for r in reports):
+        print(f"every source failed: {failure_cause(m for r in reports for m in r.errors)}")
     if stopped_by:
         print(f"stopped early by {stopped_by}: the next crawl fetches what this one did not")

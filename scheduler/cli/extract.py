@@ -20,7 +20,7 @@ from newsmon.scheduler.cli.common import FAILED, OK, UsageError, Verbs, add_verb
 def register(verbs: Verbs, common: argparse.ArgumentParser) -> None:
     p = add_verb(verbs, common, "extract", cmd_extract,
                  "extract one page (a file or a URL) to its JSON record; no Redis needed")
-    p.add_argument("target", metavar="FILE|URL")
+    p.add_argument("target", metavar="FILE|URL", help="a saved page, or an http(s) URL to fetch")
     p.add_argument("--url", help="the page's URL, when extracting a file "
                                  "(default: https://extract.invalid/<file name>)")
     p.add_argument("--source", help="apply this source's language hint and selectors, and name "

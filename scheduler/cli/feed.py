@@ -125,7 +125,7 @@ def add_feed_parser(subparsers: Verbs,
         description="Delete a consumer group, with its pending records, dead letters and requeued "
                     "records. Its position is lost: created again, it starts at the oldest record.",
     )
-    delete.add_argument("--group", required=True, metavar="NAME")
+    delete.add_argument("--group", required=True, metavar="NAME", help="the consumer group to delete")
     delete.set_defaults(feed_handler=run_feed_groups_delete)
     _add_dead_parser(commands, parents)
     return feed
@@ -139,7 +139,7 @@ def _add_dead_parser(commands: Verbs, parents: Sequence[argparse.ArgumentParser]
     )
     verbs = dead.add_subparsers(dest="dead_command", required=True, metavar="COMMAND")
     listing = verbs.add_parser("list", parents=list(parents), help="list the dead letters, oldest first")
-    listing.add_argument("--group", required=True, metavar="NAME")
+    listing.add_argument("--group", required=True, metavar="NAME", help="the consumer group")
     listing.add_argument("--json", action="store_true", help="print each dead letter as stored (JSON)")
     listing.set_defaults(feed_handler=run_feed_dead_list)
     for name, handler, text in (
@@ -148,7 +148,7 @@ def _add_dead_parser(commands: Verbs, parents: Sequence[argparse.ArgumentParser]
         ("drop", run_feed_dead_drop, "delete dead letters"),
     ):
         verb = verbs.add_parser(name, parents=list(parents), help=text, description=text[0].upper() + text[1:] + ".")
-        verb.add_argument("--group", required=True, metavar="NAME")
+        verb.add_argument("--group", required=True, metavar="NAME", help="the consumer group")
         which = verb.add_mutually_exclusive_group(required=True)
         which.add_argument("--id", dest="ids", action="append", metavar="STREAM_ID",
                            help="the dead letter of this stream entry (repeatable)")
@@ -449,13 +449,15 @@ def main(argv: list[str] | None = None) -> int:
     from newsmon.scheduler.redis_conn import connect
 
     parser = argparse.ArgumentParser(prog="newsmon")
-    parser.add_argument("--redis-url", required=True)
-    parser.add_argument("--prefix", default="newsmon")
-    parser.add_argument("--claim-idle", type=float, default=300.0, metavar="SECONDS")
-    parser.add_argument("--max-deliveries", type=int, default=10, metavar="N")
+    parser.add_argument("--redis-url", required=True, help="the Redis server")
+    parser.add_argument("--prefix", default="newsmon", help="the key prefix (default newsmon)")
+    parser.add_argument("--claim-idle", type=float, default=300.0, metavar="SECONDS",
+                        help="take over records another reader held this long (default 300)")
+    parser.add_argument("--max-deliveries", type=int, default=10, metavar="N",
+                        help="dead-letter a record delivered this many times (default 10)")
     parser.add_argument("--sources", default="", metavar="A,B,...",
                         help="the configured source names (what --source accepts)")
-    add_feed_parser(parser.add_subparsers(dest="command", required=True))
+    add_feed_parser(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     args = parser.parse_args(argv)
     sources = tuple(Source(name=name)
                     for name in args.sources.split(",") if name)

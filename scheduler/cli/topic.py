@@ -29,7 +29,7 @@ def register(verbs: Verbs, common: argparse.ArgumentParser) -> None:
                     "evaluate JSON lines {id, title, text, language} under the configured topic; no Redis needed")
     test.add_argument("file", metavar="FILE|-", nargs="?", default="-", help="JSON lines; - or absent: stdin")
     why = add_verb(sub, common, "why", cmd_why, "say why a story was dropped (or that it was kept)")
-    why.add_argument("url", metavar="URL|ID")
+    why.add_argument("url", metavar="URL|ID", help="the story's URL or story id")
     why.add_argument("--json", action="store_true", help="the stub as JSON")
     replay = add_verb(sub, common, "replay", cmd_replay,
                       "re-evaluate recent dropped stubs and kept records under the current topic")
