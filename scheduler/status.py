@@ -23,13 +23,15 @@ from datetime import timedelta
 
 import redis
 
-from newsmon.crawler.context import SourceReport
+from newsmon.crawler.context import COUNTERS, SourceReport
 from newsmon.crawler.politeness import backoff_delay, update_rate
 from newsmon.scheduler.feed import retention_warnings
 from newsmon.scheduler.jobs import JobQueue
 from newsmon.scheduler.keys import Keys
 from newsmon.settings.model import Config
 
+#: The events a published record carries; each is counted apart (``total:published:<event>``).
+PUBLISH_EVENTS = ("new", "duplicate", "updated")
 #: The interval assumed for back-off when the scheduler never wrote one (``newsmon crawl``).
 DEFAULT_INTERVAL = timedelta(minutes=15).total_seconds()
 _PREVIOUS = ("last_poll", "rate", "interval", "consecutive_failures", "state")
@@ -68,8 +70,14 @@ def record_poll(client: redis.Redis, keys: Keys, reports: Iterable[SourceReport]
             "last_new": str(c["new"]),
             "last_errors": str(c["errors"]),
             "last_deferred": str(c["deferred"]),
+            "last_fetched": str(c["fetched"]),
+            "last_rejected": str(c["rejected"]),
             "state": state,
         }
+        if c["new"]:
+            fields["last_new_at"] = f"{now:.3f}"  # the silence alert measures from here
+        if c["published"]:
+            fields["last_published_at"] = f"{now:.3f}"
         if report.errors:
             fields["last_error"] = report.errors[-1][:500]
         if c["declared_ttl"]:
@@ -86,6 +94,13 @@ def record_poll(client: redis.Redis, keys: Keys, reports: Iterable[SourceReport]
         pipe.hincrby(key, "polls", 1)
         pipe.hincrby(key, "published_total", c["published"])
         pipe.hincrby(key, "errors_total", c["errors"])
+        # Cumulative counters for the metrics endpoint: written once per poll, here, so the
+        # counts of every worker process add up, and survive a worker's restart.
+        for name in COUNTERS:
+            pipe.hincrby(key, f"total:{name}", c[name])
+        for event in PUBLISH_EVENTS:
+            pipe.hincrby(key, f"total:published:{event}", c[f"published:{event}"])
+        pipe.hsetnx(key, "first_poll", f"{now:.3f}")
         if report.failed:
             failures = int(_float(before["consecutive_failures"]) or 0) + 1
             delay = backoff_delay(_float(before["interval"]) or DEFAULT_INTERVAL, failures)
