@@ -17,6 +17,7 @@ Besides counters it keeps what the scheduler's policy needs (``newsmon.crawler.p
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -74,10 +75,6 @@ def record_poll(client: redis.Redis, keys: Keys, reports: Iterable[SourceReport]
             "last_rejected": str(c["rejected"]),
             "state": state,
         }
-        if c["new"]:
-            fields["last_new_at"] = f"{now:.3f}"  # the silence alert measures from here
-        if c["published"]:
-            fields["last_published_at"] = f"{now:.3f}"
         if report.errors:
             fields["last_error"] = report.errors[-1][:500]
         if c["declared_ttl"]:
@@ -88,6 +85,7 @@ def record_poll(client: redis.Redis, keys: Keys, reports: Iterable[SourceReport]
             rate = update_rate(_float(before["rate"]), c["new"], now - last_poll if last_poll else 0.0)
             if rate is not None:
                 fields["rate"] = f"{rate:.9f}"
+        _mark_activity(fields, c, before["rate"], now)
         if not report.failed:
             fields["last_ok"] = f"{now:.3f}"
         pipe.hset(key, mapping=fields)
@@ -111,6 +109,17 @@ def record_poll(client: redis.Redis, keys: Keys, reports: Iterable[SourceReport]
             pipe.hdel(key, "backoff_until")
         pipe.sadd(keys.sources, report.name)
     pipe.execute()
+
+
+def _mark_activity(fields: dict[str, str], c: Counter[str], rate_before: bytes | None, now: float) -> None:
+    """When the source last found new links and published, and its cadence then (the silence alert)."""
+    if c["new"]:
+        fields["last_new_at"] = f"{now:.3f}"
+        # The rate decays while a source is silent: the alert measures against the one it had.
+        if cadence := fields.get("rate") or (rate_before.decode() if rate_before else None):
+            fields["rate_at_new"] = cadence
+    if c["published"]:
+        fields["last_published_at"] = f"{now:.3f}"
 
 
 def _float(value: bytes | None) -> float | None:
