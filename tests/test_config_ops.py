@@ -12,7 +12,7 @@ from newsmon.settings.loader import ConfigError, load_config
 SOURCE = "sources: [{name: a, feeds: ['https://a.example/feed']}]\n"
 
 
-def _load(tmp_path: Path, text: str, env: dict[str, str] | None = None):  # noqa: ANN202 - a Config
+def _load(tmp_path: Path, text: str, env: dict[str, str] | None = None):
     path = tmp_path / "newsmon.yaml"
     path.write_text(SOURCE + text)
     return load_config(path, env=env or {})
@@ -22,7 +22,8 @@ def test_defaults_serve_no_metrics_and_check_alerts_every_minute(tmp_path: Path)
     """Without the sections there is no metrics server, alerts are on, logs are text."""
     config = _load(tmp_path, "")
     assert config.metrics.listen is None
-    assert config.alerts.enabled and config.alerts.check_every == timedelta(minutes=1)
+    assert config.alerts.enabled
+    assert config.alerts.check_every == timedelta(minutes=1)
     assert config.alerts.webhooks == ()
     assert config.log_format == "text"
 

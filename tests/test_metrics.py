@@ -28,7 +28,7 @@ def room() -> Newsroom:
 
 def _get(url: str) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - a loopback test URL
+        with urllib.request.urlopen(url, timeout=10) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         with exc:
@@ -67,12 +67,12 @@ def test_run_serves_metrics_that_add_up_to_the_feed_and_a_healthy_healthz(
     try:
         wait_for(lambda: all(redis_client.hget(keys.source_state(n), "polls") for n in names), timeout=90,
                  what="one poll of every source")
-        status, text = wait_for(lambda: (r := _get(f"{base}/metrics"))[0] == 200 and r, what="/metrics")
+        _, text = wait_for(lambda: (r := _get(f"{base}/metrics"))[0] == 200 and r, what="/metrics")
         samples = _samples(text)
         in_feed = Counter(r["source"] for r in records(redis_client, keys))
         assert sum(in_feed.values()) > 0
         assert {s: n for s, n in _published(samples).items() if n} == dict(in_feed)
-        assert set(dict(k)["source"] for k in samples["newsmon_source_polls_total"]) == set(names)
+        assert {dict(k)["source"] for k in samples["newsmon_source_polls_total"]} == set(names)
         assert samples["newsmon_feed_length"][()] == sum(in_feed.values())
         assert samples["newsmon_redis_up"][()] == 1
         assert samples["newsmon_workers_alive"][()] == 2
@@ -142,7 +142,7 @@ def test_all_sources_failing_raise_alerts_in_redis_metrics_and_webhook(
                 f"failing:{name}", "all_failing:*"} and redis_client.hkeys(keys.alerts), timeout=90,
                 what="the failing alerts")
             assert {f.decode() for f in fields} <= {f"failing:{name}", "all_failing:*"}
-            status, text = _get(f"http://127.0.0.1:{port}/metrics")
+            _, text = _get(f"http://127.0.0.1:{port}/metrics")
             alerts = _samples(text)["newsmon_alert"]
             assert alerts[(("kind", "failing"), ("source", name))] == 1
             assert alerts[(("kind", "all_failing"), ("source", "*"))] == 1

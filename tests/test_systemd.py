@@ -36,7 +36,8 @@ def test_unit_runs_newsmon_with_a_warm_stop_a_reload_and_a_restart_back_off() ->
     service = _unit()["Service"]
     assert service["Type"] in ("simple", "notify")
     program, *arguments = service["ExecStart"].split()
-    assert Path(program).name == "newsmon" and arguments == ["run"]
+    assert Path(program).name == "newsmon"
+    assert arguments == ["run"]
     assert service["KillSignal"] == "SIGTERM"
     assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert service["Restart"] == "on-failure"
@@ -65,4 +66,5 @@ def test_systemd_analyze_verify_accepts_the_unit(tmp_path: Path) -> None:
     result = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60,
                             check=False)
     problems = [line for line in result.stderr.splitlines() if "newsmon.service" in line]
-    assert result.returncode == 0 and not problems, result.stderr
+    assert result.returncode == 0, result.stderr
+    assert not problems, result.stderr
