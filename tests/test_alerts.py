@@ -104,4 +104,22 @@ def test_alert_events_carry_kind_source_since_and_detail(redis_client: redis.Red
     evaluate(redis_client, keys, config, now=60.0)
     (failing,) = [a for a in active_alerts(redis_client, keys) if a.kind == "failing"]
     assert failing.event() == {"schema_version": 1, "kind": "failing", "source": "a", "state": "firing",
-                               "since": "1970-01-01T00:01:00+00:00", "detail": "the last 1 polls failed"}
+                               "since": "1970-01-01T00:01:00+00:00", "detail": "the last poll failed"}
+
+
+def test_status_prints_the_alerts_in_force(redis_client: redis.Redis, keys: Keys, redis_url: str,
+                                          tmp_path: Path) -> None:
+    """``newsmon status`` ends with one ``alert:`` line per alert in force."""
+    from tests.helpers import run_newsmon
+
+    (tmp_path / "newsmon.yaml").write_text(f"redis: {{url: '{redis_url}', prefix: '{keys.prefix}'}}\n"
+                                           "sources: [{name: a, feeds: ['https://a.example/f']}]\n")
+    config = _config("a", failed_polls=1)
+    record_poll(redis_client, keys, [_failed("a")], now=0.0)
+    evaluate(redis_client, keys, config, now=60.0)
+    result = run_newsmon("--config", str(tmp_path / "newsmon.yaml"), "status")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("alert: ")]
+    assert lines == ["alert: [*] all_failing since 1970-01-01 00:01:00Z: the last poll of every source failed "
+                     "(1 source)",
+                     "alert: [a] failing since 1970-01-01 00:01:00Z: the last poll failed"]

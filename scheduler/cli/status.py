@@ -22,11 +22,13 @@ def register(verbs: Verbs, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from newsmon.scheduler.alerts import active_alerts
     from newsmon.scheduler.status import overview
 
     config = load_settings(args)
     with redis_for(config) as (client, keys, _url):
         seen = overview(client, keys, config)
+        alerts = active_alerts(client, keys)
     if args.json:
         print(json.dumps({"sources": [{**dataclasses.asdict(r), "shown_state": r.shown_state()} for r in seen.sources],
                           "workers": seen.workers,
@@ -49,6 +51,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"workers alive: {len(seen.workers)}; poll jobs queued: {seen.jobs_queued}, in progress: {seen.jobs_pending}")
     for warning in seen.warnings:
         print(f"warning: {warning}")
+    for alert in alerts:
+        print(f"alert: {alert.describe()}")
     return OK
 
 
