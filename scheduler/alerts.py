@@ -97,7 +97,8 @@ def conditions(settings: AlertSettings, states: Mapping[str, Mapping[str, float 
             if failures:
                 failed_last.append(name)
         if failures >= settings.failed_polls:
-            found["failing", name] = (now, "the last poll failed" if failures == 1 else f"the last {failures} polls failed")
+            detail = "the last poll failed" if failures == 1 else f"the last {failures} polls failed"
+            found["failing", name] = (now, detail)
         rate = st["rate_at_new"]
         quiet_since = st["last_new_at"] or st["first_poll"]
         if rate and rate > 0 and quiet_since is not None:
@@ -113,7 +114,8 @@ def conditions(settings: AlertSettings, states: Mapping[str, Mapping[str, float 
                 f"{rejected} of the {pages} article pages of its last poll were rejected (not an article or "
                 "empty extraction): has the site's template changed?"))
     if polled and len(failed_last) == polled:
-        found["all_failing", ALL_SOURCES] = (now, f"the last poll of every source failed ({polled} source{'s' if polled > 1 else ''})")
+        plural = "s" if polled > 1 else ""
+        found["all_failing", ALL_SOURCES] = (now, f"the last poll of every source failed ({polled} source{plural})")
     return found
 
 
