@@ -42,7 +42,7 @@ SCHEMA_VERSION = 1
 KINDS = ("failing", "silent", "rejected", "all_failing")
 #: The ``source`` of the alerts about every source at once.
 ALL_SOURCES = "*"
-_FIELDS = ("consecutive_failures", "last_new_at", "first_poll", "rate_at_new", "last_fetched", "last_rejected",
+_FIELDS = ("consecutive_failures", "last_new_at", "rate_at_new", "last_fetched", "last_rejected",
            "last_poll")
 
 
@@ -100,7 +100,7 @@ def conditions(settings: AlertSettings, states: Mapping[str, Mapping[str, float 
             detail = "the last poll failed" if failures == 1 else f"the last {failures} polls failed"
             found["failing", name] = (now, detail)
         rate = st["rate_at_new"]
-        quiet_since = st["last_new_at"] or st["first_poll"]
+        quiet_since = st["last_new_at"]
         if rate and rate > 0 and quiet_since is not None:
             allowed = max(settings.silence_factor / rate, settings.min_silence.total_seconds())
             if now - quiet_since > allowed:

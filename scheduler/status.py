@@ -98,7 +98,6 @@ def record_poll(client: redis.Redis, keys: Keys, reports: Iterable[SourceReport]
             pipe.hincrby(key, f"total:{name}", c[name])
         for event in PUBLISH_EVENTS:
             pipe.hincrby(key, f"total:published:{event}", c[f"published:{event}"])
-        pipe.hsetnx(key, "first_poll", f"{now:.3f}")
         if report.failed:
             failures = int(_float(before["consecutive_failures"]) or 0) + 1
             delay = backoff_delay(_float(before["interval"]) or DEFAULT_INTERVAL, failures)
