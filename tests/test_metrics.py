@@ -153,3 +153,24 @@ def test_all_sources_failing_raise_alerts_in_redis_metrics_and_webhook(
     kinds = {(e["kind"], e["source"], e["state"]) for e in map(json.loads, events)}
     assert {("failing", name, "firing"), ("all_failing", "*", "firing")} <= kinds
     assert all({"kind", "source", "since", "detail"} <= set(json.loads(e)) for e in events)
+
+
+def test_a_worker_started_alone_serves_its_own_health(
+    room: Newsroom, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    """``worker --metrics`` answers /healthz 200 for itself (no scheduler needed) and serves /metrics."""
+    config = write_config(tmp_path / "newsmon.yaml", room, redis_url, redis_prefix, interval="1h")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    worker = start_newsmon("--config", str(config), "worker", "--name", "solo", "--metrics", f"127.0.0.1:{port}",
+                           log=tmp_path / "worker.log")
+    try:
+        status, body = wait_for(lambda: (r := _get(f"{base}/healthz"))[0] == 200 and r, timeout=60,
+                                what="/healthz 200")
+        assert body.strip() == "worker solo alive"
+        status, text = _get(f"{base}/metrics")
+        assert status == 200
+        assert _samples(text)["newsmon_workers_alive"][()] == 1
+    finally:
+        code = stop(worker)
+    assert code == 0, (tmp_path / "worker.log").read_text()[-3000:]
