@@ -164,6 +164,7 @@ class PublishPipeline(_ContextPipeline):
             report.count("duplicates")
         if outcome.event is not None:
             report.count("published")
+            report.count(f"published:{outcome.event}")  # per event, for the daemon's metrics
             logger.info("[%s] published %s %s (%s)", page.source, outcome.event, item.record["id"], page.url)
         else:
             logger.debug("[%s] %s: not published (%s)", page.source, page.url, outcome.reason)

@@ -64,6 +64,7 @@ class Crawl:
         self.ctx = ctx
         self.runner = AsyncCrawlerRunner(Settings(scrapy_settings.build(ctx.config)))
         self.reason: str | None = None
+        self.stats: dict[str, Any] = {}  # the crawl's Scrapy stats, once it ran
 
     def _closed(self, spider: Any, reason: str) -> None:
         self.reason = reason
@@ -75,7 +76,10 @@ class Crawl:
 
         crawler = self.runner.create_crawler(PollSpider)
         crawler.signals.connect(self._closed, signal=signals.spider_closed)
-        await self.runner.crawl(crawler, ctx=self.ctx)
+        try:
+            await self.runner.crawl(crawler, ctx=self.ctx)
+        finally:
+            self.stats = crawler.stats.get_stats() if crawler.stats is not None else {}
         return self.ctx.reports
 
     @property

@@ -37,6 +37,7 @@ import redis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from newsmon.crawler.politeness import adaptive_interval
+from newsmon.scheduler.alerts import Notifier, evaluate
 from newsmon.scheduler.jobs import JobQueue
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.outage import Outage, is_outage
@@ -59,6 +60,7 @@ class Scheduler:
         self._round_from = time.time()  # the current round of polls: every source polled since then
         self._all_failed = False  # the last round's every poll failed (warned once, until one succeeds)
         self._held: dict[str, str] = {}  # why each source was last held back (logged once per reason)
+        self.notifier: Notifier | None = None
         policy = config.scheduler
         self.aps = AsyncIOScheduler(
             timezone=UTC,
@@ -98,6 +100,10 @@ class Scheduler:
         self.aps.add_job(self.check_round, "interval", seconds=5, id="check-round", replace_existing=True)
         self.aps.add_job(self.maintain_feed, "interval", minutes=10, id="maintain-feed", replace_existing=True,
                          next_run_time=now)
+        if self.config.alerts.enabled:
+            self.notifier = Notifier.from_config(self.config)
+            self.aps.add_job(self.check_alerts, "interval", seconds=self.config.alerts.check_every.total_seconds(),
+                             id="check-alerts", replace_existing=True)
         self.aps.start()
         logger.info("Scheduler started: %d sources", sum(1 for s in self.config.sources if s.enabled))
         self._report_backoff()
@@ -248,6 +254,20 @@ class Scheduler:
             else:
                 logger.error("Could not maintain the article stream: %s", exc)
 
+    def check_alerts(self) -> None:
+        """Bring the silent-failure alerts up to date and notify the webhooks of changes."""
+        try:
+            started, ended = evaluate(self.client, self.keys, self.config)
+        except redis.RedisError as exc:
+            if is_outage(exc):
+                self.outage.failed(exc)
+            else:
+                logger.error("Could not evaluate the alerts: %s", exc)
+            return
+        if self.notifier is not None:
+            self.notifier.send(started, "firing")
+            self.notifier.send(ended, "resolved")
+
     def heartbeat(self) -> None:
         """The scheduler's health key; also the probe that notices Redis is back during an outage."""
         try:
@@ -269,6 +289,8 @@ class Scheduler:
     def shutdown(self) -> None:
         if self.aps.running:
             self.aps.shutdown(wait=False)
+        if self.notifier is not None:
+            self.notifier.close()
         with contextlib.suppress(redis.RedisError):
             self.client.delete(self.keys.health("scheduler", socket.gethostname()))
 
@@ -319,8 +341,9 @@ class Supervisor:
         cmd = [sys.executable, "-P", "-m", "newsmon.scheduler.cli"]
         if self.config_path is not None:
             cmd += ["--config", str(self.config_path)]
-        # The workers log at the daemon's level, whichever of flag, environment or file set it.
-        return [*cmd, "--log-level", self.config.log_level, "worker", "--name", slot.name, "--supervised"]
+        # The workers log at the daemon's level and format, whichever of flag, environment or file set it.
+        return [*cmd, "--log-level", self.config.log_level, "--log-format", self.config.log_format,
+                "worker", "--name", slot.name, "--supervised"]
 
     async def _spawn(self, slot: _Slot) -> None:
         env = dict(os.environ, REDIS_URL=self.redis_url, NEWSMON_DATA_DIR=str(self.config.data_dir))

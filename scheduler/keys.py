@@ -121,6 +121,18 @@ class Keys:
         """Heartbeat of a running process (string with a short TTL)."""
         return f"{self.tag}:health:{role}:{name}"
 
+    @property
+    def host_stats(self) -> str:
+        """Cumulative politeness counters per host, field ``<host>|<counter>`` (hash, bounded by
+        ``host_stats.MAX_HOSTS`` hosts; see ``newsmon.scheduler.host_stats``)."""
+        return f"{self.tag}:host-stats"
+
+    @property
+    def alerts(self) -> str:
+        """The alerts in force, field ``<kind>:<source>``, value JSON (hash, bounded by the config's
+        sources times the alert kinds; see ``newsmon.scheduler.alerts``)."""
+        return f"{self.tag}:alerts"
+
     def dead_letters(self, sink: str) -> str:
         """Records a sink gave up on (list, capped)."""
         return f"{self.tag}:dead:{sink}"

@@ -25,13 +25,15 @@ from datetime import timedelta
 
 import redis
 
-from newsmon.crawler.context import SourceReport
+from newsmon.crawler.context import COUNTERS, SourceReport
 from newsmon.crawler.politeness import backoff_delay, update_rate
 from newsmon.scheduler.feed import retention_warnings
 from newsmon.scheduler.jobs import JobQueue
 from newsmon.scheduler.keys import Keys
 from newsmon.settings.model import Config
 
+#: The events a published record carries; each is counted apart (``total:published:<event>``).
+PUBLISH_EVENTS = ("new", "duplicate", "updated")
 #: The interval assumed for back-off when the scheduler never wrote one (``newsmon crawl``).
 DEFAULT_INTERVAL = timedelta(minutes=15).total_seconds()
 _PREVIOUS = ("last_poll", "rate", "interval", "consecutive_failures", "state")
@@ -70,6 +72,8 @@ def record_poll(client: redis.Redis, keys: Keys, reports: Iterable[SourceReport]
             "last_new": str(c["new"]),
             "last_errors": str(c["errors"]),
             "last_deferred": str(c["deferred"]),
+            "last_fetched": str(c["fetched"]),
+            "last_rejected": str(c["rejected"]),
             "state": state,
         }
         if report.errors:
@@ -82,12 +86,19 @@ def record_poll(client: redis.Redis, keys: Keys, reports: Iterable[SourceReport]
             rate = update_rate(_float(before["rate"]), c["new"], now - last_poll if last_poll else 0.0)
             if rate is not None:
                 fields["rate"] = f"{rate:.9f}"
+        _mark_activity(fields, c, before["rate"], now)
         if not report.failed:
             fields["last_ok"] = f"{now:.3f}"
         pipe.hset(key, mapping=fields)
         pipe.hincrby(key, "polls", 1)
         pipe.hincrby(key, "published_total", c["published"])
         pipe.hincrby(key, "errors_total", c["errors"])
+        # Cumulative counters for the metrics endpoint: written once per poll, here, so the
+        # counts of every worker process add up, and survive a worker's restart.
+        for name in COUNTERS:
+            pipe.hincrby(key, f"total:{name}", c[name])
+        for event in PUBLISH_EVENTS:
+            pipe.hincrby(key, f"total:published:{event}", c[f"published:{event}"])
         if report.failed:
             failures = int(_float(before["consecutive_failures"]) or 0) + 1
             delay = backoff_delay(_float(before["interval"]) or DEFAULT_INTERVAL, failures)
@@ -98,6 +109,17 @@ def record_poll(client: redis.Redis, keys: Keys, reports: Iterable[SourceReport]
             pipe.hdel(key, "backoff_until")
         pipe.sadd(keys.sources, report.name)
     pipe.execute()
+
+
+def _mark_activity(fields: dict[str, str], c: Counter[str], rate_before: bytes | None, now: float) -> None:
+    """When the source last found new links and published, and its cadence then (the silence alert)."""
+    if c["new"]:
+        fields["last_new_at"] = f"{now:.3f}"
+        # The rate decays while a source is silent: the alert measures against the one it had.
+        if cadence := fields.get("rate") or (rate_before.decode() if rate_before else None):
+            fields["rate_at_new"] = cadence
+    if c["published"]:
+        fields["last_published_at"] = f"{now:.3f}"
 
 
 def _float(value: bytes | None) -> float | None:

@@ -33,6 +33,7 @@ import redis
 
 from newsmon.crawler.context import CrawlContext
 from newsmon.crawler.runner import Crawl
+from newsmon.scheduler.host_stats import record_host_stats
 from newsmon.scheduler.hosts import HostGate
 from newsmon.scheduler.instance import exit_now
 from newsmon.scheduler.jobs import Job, JobQueue
@@ -220,6 +221,7 @@ class Worker:
             # and are crawled again once Redis is back (what was published stays deduplicated).
             return
         record_poll(self.client, self.keys, reports.values())
+        record_host_stats(self.client, self.keys, crawl.stats)
         if crawl.finished:
             self.queue.ack(known)
         else:

@@ -6,7 +6,7 @@ Precedence, lowest first; each layer overrides the one before it:
 2. the config file: ``path``, else ``$NEWSMON_CONFIG``, else the packaged example
    ``newsmon/settings/newsmon.yaml``;
 3. the environment: ``REDIS_URL`` (``redis.url``), ``NEWSMON_DATA_DIR`` (``data_dir``) and
-   ``NEWSMON_LOG_LEVEL`` (``log_level``); an empty variable counts as unset;
+   ``NEWSMON_LOG_LEVEL`` (``log_level``), ``NEWSMON_LOG_FORMAT`` (``log_format``); an empty variable counts as unset;
 4. command-line flags, applied by the caller to the returned ``Config`` with
    ``dataclasses.replace``.
 
@@ -59,6 +59,7 @@ from newsmon.settings.rules import (
     Rule,
     context_word,
     language_code,
+    log_format,
     log_level,
     positive_duration,
     positive_number,
@@ -539,7 +540,8 @@ def _unusable_directory(path: Path) -> str | None:
 
 
 def _apply_environment(config: Any, env: Mapping[str, str], problems: list[Problem]) -> Any:
-    """Override the file's values with ``REDIS_URL``, ``NEWSMON_DATA_DIR``, ``NEWSMON_LOG_LEVEL``."""
+    """Override the file's values with ``REDIS_URL``, ``NEWSMON_DATA_DIR``, ``NEWSMON_LOG_LEVEL``,
+    ``NEWSMON_LOG_FORMAT``."""
     changes: dict[str, Any] = {}
     if url := env.get("REDIS_URL"):
         if message := redis_url(url):
@@ -552,6 +554,10 @@ def _apply_environment(config: Any, env: Mapping[str, str], problems: list[Probl
         if message := log_level(level):
             problems.append(Problem("environment", None, "NEWSMON_LOG_LEVEL", message))
         changes["log_level"] = level.upper()
+    if fmt := env.get("NEWSMON_LOG_FORMAT"):
+        if message := log_format(fmt):
+            problems.append(Problem("environment", None, "NEWSMON_LOG_FORMAT", message))
+        changes["log_format"] = fmt.lower()
     if config is _INVALID or problems:
         return _INVALID
     return dataclasses.replace(config, **changes)

@@ -203,6 +203,31 @@ class SchedulerSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    """The Prometheus endpoint (``/metrics``, ``/healthz``) of ``run``, ``scheduler`` and ``worker``."""
+
+    listen: str | None = None  # "host:port"; None: no metrics server
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """Silent-failure alerts, computed by the scheduler (see ``newsmon.scheduler.alerts``)."""
+
+    enabled: bool = True
+    check_every: timedelta = timedelta(minutes=1)
+    failed_polls: int = 3  # a source whose last N polls failed is "failing"
+    # "silent": no new article link for silence_factor x the source's learned gap between new
+    # links, and for at least min_silence.
+    silence_factor: float = 4.0
+    min_silence: timedelta = timedelta(hours=2)
+    # "rejected": in its last poll, at least min_pages pages were fetched and this share of them
+    # was rejected (not an article, empty extraction): a template change.
+    rejected_ratio: float = 0.8
+    min_pages: int = 3
+    webhooks: tuple[WebhookSink, ...] = ()  # alert events are POSTed here as JSON
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole, validated configuration. Built once at the entry point, then passed down."""
 
@@ -217,7 +242,10 @@ class Config:
     feed: FeedSettings = field(default_factory=FeedSettings)
     sinks: SinkSettings = field(default_factory=SinkSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     log_level: str = "INFO"
+    log_format: str = "text"  # "text" or "json" (one JSON object per line)
 
     def source(self, name: str) -> Source:
         for source in self.sources:

@@ -16,11 +16,13 @@ from urllib.parse import urlsplit
 
 from newsmon.settings.durations import format_duration
 from newsmon.settings.model import (
+    AlertSettings,
     Config,
     DedupSettings,
     ExtractionSettings,
     FeedSettings,
     FetchSettings,
+    MetricsSettings,
     RedisSettings,
     SchedulerSettings,
     SelectorOverrides,
@@ -37,6 +39,8 @@ __all__ = [
     "Rule",
     "context_word",
     "language_code",
+    "listen_address",
+    "log_format",
     "log_level",
     "positive_duration",
     "positive_number",
@@ -179,6 +183,32 @@ def _language(value: str) -> str | None:
 def log_level(value: str) -> str | None:
     """A logging level name, in any case."""
     return None if value.upper() in _LOG_LEVELS else f"expected one of {', '.join(_LOG_LEVELS)}, got {quote(value)}"
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def log_format(value: str) -> str | None:
+    """``text`` or ``json``."""
+    return None if value.lower() in LOG_FORMATS else f"expected one of {', '.join(LOG_FORMATS)}, got {quote(value)}"
+
+
+def listen_address(value: str) -> str | None:
+    """A ``host:port`` to listen on (``127.0.0.1:9108``, ``[::1]:9108``, ``:9108`` for every address)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536 or any(c.isspace() for c in value):
+        return f'expected host:port like "127.0.0.1:9108", got {quote(value)}'
+    if host.startswith("[") != host.endswith("]"):
+        return f'expected host:port like "[::1]:9108", got {quote(value)}'
+    return None
+
+
+def _ratio(value: float) -> str | None:
+    return None if 0 < value <= 1 else f"expected a number above 0 and at most 1, got {value}"
+
+
+def _factor(value: float) -> str | None:
+    return None if value >= 1 else f"expected a number of at least 1, got {value}"
 
 
 def _regex(value: str) -> str | None:
@@ -343,9 +373,18 @@ RULES: dict[tuple[type, str], Rule] = {
     (SchedulerSettings, "worker_max_polls"): _at_least(1),
     (SchedulerSettings, "hung_after"): _one_second,
     (SchedulerSettings, "stop_timeout"): _one_second,
+    (Config, "log_format"): log_format,
+    (MetricsSettings, "listen"): listen_address,
+    (AlertSettings, "check_every"): _one_second,
+    (AlertSettings, "failed_polls"): _at_least(1),
+    (AlertSettings, "silence_factor"): _factor,
+    (AlertSettings, "min_silence"): _one_second,
+    (AlertSettings, "rejected_ratio"): _ratio,
+    (AlertSettings, "min_pages"): _at_least(1),
 }
 NORMALIZE: dict[tuple[type, str], Callable[[Any], Any]] = {
     (Config, "log_level"): str.upper,
+    (Config, "log_format"): str.lower,
     (Source, "language"): str.lower,
 }
 

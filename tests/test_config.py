@@ -212,6 +212,18 @@ scheduler:
   worker_max_polls: 10
   hung_after: 30s
   stop_timeout: 10s
+metrics: {listen: "127.0.0.1:9108"}
+alerts:
+  enabled: false
+  check_every: 30s
+  failed_polls: 2
+  silence_factor: 8
+  min_silence: 1h
+  rejected_ratio: 0.5
+  min_pages: 5
+  webhooks:
+    - {name: ops, url: "https://hooks.example.org/alerts", secret: s3cret, max_attempts: 3, timeout: 2s}
+log_format: json
 sources:
   - name: a
     interval: 1m

@@ -75,6 +75,7 @@ class HostSlotsMiddleware:
         self._count("granted")
         if waited >= 0.001:
             self._count("waited")
+            self._count(f"waited/{host}")
             self._count(f"wait_ms/{host}", round(waited * 1000))
             logger.debug("[%s] %s: waited %.2fs for a slot of %s", request.meta.get("source"), request.url,
                          waited, host)
@@ -91,6 +92,7 @@ class HostSlotsMiddleware:
                     wait_or_defer(request, host, slot.wait)
                 except IgnoreRequest:
                     self._count("deferred", prefix="newsmon/retry_after")
+                    self._count(f"deferred/{host}", prefix="newsmon/retry_after")
                     raise
                 self._count("waited", prefix="newsmon/retry_after")
             with contextlib.suppress(TimeoutError):

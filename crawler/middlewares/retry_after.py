@@ -91,6 +91,7 @@ class RetryAfterMiddleware:
         logger.warning("[%s] %s: HTTP %d, Retry-After %.0fs: no request to %s before then",
                        source, request.url, response.status, delay, host)
         self._count("blocks")
+        self._count(f"blocks/{host}")
         waits = request.meta.get("retry_after_waits", 0)
         if delay <= WAIT_INSIDE and waits < MAX_WAITS:
             # Back to the scheduler; process_request waits the block out.

@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="configuration file (env NEWSMON_CONFIG; default: the packaged example)")
     common.add_argument("--log-level", default=argparse.SUPPRESS, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         type=str.upper, help="log level (env NEWSMON_LOG_LEVEL; default: the config's, else INFO)")
+    common.add_argument("--log-format", default=argparse.SUPPRESS, choices=["text", "json"], type=str.lower,
+                        help="log lines as text or as one JSON object per line (env NEWSMON_LOG_FORMAT)")
 
     parser = Parser(prog="newsmon", parents=[common], epilog=ENVIRONMENT,
                     formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -72,9 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """The ``newsmon`` console script: runs one verb and exits with its status."""
     args = build_parser().parse_args(argv)
-    # --config and --log-level may come before or after the verb; absent, they are None.
-    for name in ("config", "log_level"):
+    # --config, --log-level and --log-format may come before or after the verb; absent, None.
+    for name in ("config", "log_level", "log_format"):
         if not hasattr(args, name):
             setattr(args, name, None)
-    setup_logging(args.log_level or os.environ.get("NEWSMON_LOG_LEVEL", "INFO"))
+    setup_logging(args.log_level or os.environ.get("NEWSMON_LOG_LEVEL", "INFO"),
+                  args.log_format or os.environ.get("NEWSMON_LOG_FORMAT", "text"))
     sys.exit(run_handler(args))

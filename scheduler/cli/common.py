@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import sys
@@ -48,15 +49,47 @@ _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _CHATTY = ("scrapy", "twisted", "apscheduler", "trafilatura", "htmldate", "courlan", "asyncio")
 
 
-def setup_logging(level: str) -> None:
+_TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ``time`` (ISO 8601 UTC), ``level``, ``logger``, ``message``, and
+    ``exc_info`` (the traceback, as a string) when there is one. Nothing else of the record is
+    written (no page content rides along in extra fields)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from datetime import UTC, datetime
+
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exc_info"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exc_info"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(level: str, log_format: str = "text") -> None:
     """Log to stderr at ``level`` until the settings are read (then :func:`set_log_level`).
 
     A level that is not one (``NEWSMON_LOG_LEVEL=verbose``) logs at INFO for now: reading the
     settings reports it as a configuration error, naming the variable.
     """
-    logging.basicConfig(format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(format=_TEXT_FORMAT, stream=sys.stderr)
     logging.captureWarnings(True)
     set_log_level(level)
+    set_log_format(log_format)
+
+
+def set_log_format(log_format: str) -> None:
+    """Write log lines as ``text`` or ``json`` from now on (the settings' ``log_format``)."""
+    formatter = JsonFormatter() if log_format.lower() == "json" else logging.Formatter(_TEXT_FORMAT)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)
 
 
 def set_log_level(level: str) -> None:
@@ -68,14 +101,18 @@ def set_log_level(level: str) -> None:
 
 
 def load_settings(args: argparse.Namespace) -> Config:
-    """The settings: packaged defaults < ``--config`` file < environment < ``--log-level``."""
+    """The settings: packaged defaults < ``--config`` file < environment < ``--log-level`` and
+    ``--log-format``."""
     from newsmon.settings.loader import load_config
 
     path = Path(args.config) if args.config else None
     config = load_config(path, os.environ)
     if getattr(args, "log_level", None):
         config = dataclasses.replace(config, log_level=args.log_level.upper())
+    if getattr(args, "log_format", None):
+        config = dataclasses.replace(config, log_format=args.log_format)
     set_log_level(config.log_level)
+    set_log_format(config.log_format)
     return config
 
 

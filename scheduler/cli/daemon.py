@@ -10,25 +10,62 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from newsmon.scheduler.cli.common import UsageError, Verbs, add_verb, load_settings, redis_session
 from newsmon.settings.model import Config
+
+_METRICS_HELP = "serve Prometheus /metrics and /healthz on HOST:PORT (default: metrics.listen; off)"
 
 
 def register(verbs: Verbs, common: argparse.ArgumentParser) -> None:
     p = add_verb(verbs, common, "run", cmd_run, "run the daemon: the scheduler plus supervised worker processes")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: the CPU count)")
-    add_verb(verbs, common, "scheduler", cmd_scheduler, "run the scheduler role alone (queues poll jobs)")
+    p.add_argument("--metrics", metavar="HOST:PORT", help=_METRICS_HELP)
+    p = add_verb(verbs, common, "scheduler", cmd_scheduler, "run the scheduler role alone (queues poll jobs)")
+    p.add_argument("--metrics", metavar="HOST:PORT", help=_METRICS_HELP)
     p = add_verb(verbs, common, "worker", cmd_worker, "run one worker (serves poll jobs)")
+    p.add_argument("--metrics", metavar="HOST:PORT", help=_METRICS_HELP)
     p.add_argument("--name", help="consumer name in the job stream (default: host:pid)")
     p.add_argument("--burst", action="store_true", help="exit when no poll job is waiting")
     p.add_argument("--supervised", action="store_true", help=argparse.SUPPRESS)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _settings(args: argparse.Namespace) -> Config:
+    """The settings, with ``--metrics`` over ``metrics.listen``."""
+    from newsmon.settings.rules import listen_address
+
     config = load_settings(args)
+    if args.metrics is not None:
+        if message := listen_address(args.metrics):
+            raise UsageError(f"--metrics: {message}")
+        config = dataclasses.replace(config, metrics=dataclasses.replace(config.metrics, listen=args.metrics))
+    return config
+
+
+@contextlib.contextmanager
+def _metrics(config: Config, session: Any, *, worker: str | None = None) -> Iterator[None]:
+    """The metrics endpoint while the block runs, when the settings ask for one."""
+    from newsmon.scheduler.metrics import serve_metrics
+
+    try:
+        server = serve_metrics(config, session.client, session.keys, worker=worker)
+    except OSError as exc:
+        raise UsageError(f"metrics: cannot listen on {config.metrics.listen}: {exc.strerror or exc}") from None
+    try:
+        yield
+    finally:
+        if server is not None:
+            server.close()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = _settings(args)
     workers = args.workers if args.workers is not None else config.scheduler.workers or os.cpu_count() or 1
     if workers < 1:
         raise UsageError(f"--workers: expected 1 or more, got {workers}")
@@ -36,7 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
-    return _serve(args, load_settings(args), workers=0)
+    return _serve(args, _settings(args), workers=0)
 
 
 def _serve(args: argparse.Namespace, config: Config, *, workers: int) -> int:
@@ -57,9 +94,10 @@ def _serve(args: argparse.Namespace, config: Config, *, workers: int) -> int:
             lock = DaemonLock(session.client, session.keys, holder)
             lock.acquire()
             try:
-                return asyncio.run(serve(config, session.client, session.keys, redis_url=session.url,
-                                         workers=workers, config_path=config_path, lock=lock,
-                                         cold_stop=session.close, embedded=session.embedded))
+                with _metrics(config, session):
+                    return asyncio.run(serve(config, session.client, session.keys, redis_url=session.url,
+                                             workers=workers, config_path=config_path, lock=lock,
+                                             cold_stop=session.close, embedded=session.embedded))
             finally:
                 lock.release()
     finally:
@@ -71,7 +109,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from newsmon.crawler.runner import run_with_reactor
     from newsmon.scheduler.worker import Worker
 
-    config = load_settings(args)
+    config = _settings(args)
     # A supervised worker that finds Redis away waits for it (its supervisor keeps running).
     with redis_session(config, check=not args.supervised) as session:
         worker = Worker(config, session.client, session.keys, name=args.name, burst=args.burst,
@@ -81,4 +119,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
             worker.install_signal_handlers()
             return await worker.run()
 
-        return run_with_reactor(main)
+        # A supervised worker never serves: its supervisor does, for every worker.
+        if args.supervised:
+            return run_with_reactor(main)
+        with _metrics(config, session, worker=worker.name):
+            return run_with_reactor(main)

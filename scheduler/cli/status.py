@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from newsmon.scheduler.cli.common import FAILED, OK, UsageError, Verbs, add_verb, load_settings, redis_for
 
 if TYPE_CHECKING:
+    from newsmon.scheduler.alerts import Alert
     from newsmon.scheduler.status import Overview
 
 #: ``status --watch`` without a number refreshes this often, in seconds.
@@ -40,6 +41,7 @@ def register(verbs: Verbs, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from newsmon.scheduler.alerts import active_alerts
     from newsmon.scheduler.status import overview
 
     if args.watch is not None and not args.watch > 0:
@@ -47,10 +49,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     config = load_settings(args)
     render = _json if args.json else _table
     with redis_for(config) as (client, keys, _url):
+
+        def shown() -> str:
+            return render(overview(client, keys, config), active_alerts(client, keys))
+
         if args.watch is None:
-            print(render(overview(client, keys, config)))
+            print(shown())
             return OK
-        return _watch(lambda: render(overview(client, keys, config)), args.watch)
+        return _watch(shown, args.watch)
 
 
 def _watch(render: Callable[[], str], every: float) -> int:
@@ -73,7 +79,7 @@ def _watch(render: Callable[[], str], every: float) -> int:
         return OK
 
 
-def _json(seen: Overview) -> str:
+def _json(seen: Overview, alerts: list[Alert]) -> str:
     now = time.time()
     sources: list[dict[str, Any]] = []
     for r in seen.sources:
@@ -83,10 +89,10 @@ def _json(seen: Overview) -> str:
         sources.append(row)
     return json.dumps({"sources": sources, "schedulers": seen.schedulers, "workers": seen.workers,
                        "stale": seen.stale, "jobs_queued": seen.jobs_queued, "jobs_pending": seen.jobs_pending,
-                       "warnings": seen.warnings})
+                       "warnings": seen.warnings, "alerts": [dataclasses.asdict(a) for a in alerts]})
 
 
-def _table(seen: Overview) -> str:
+def _table(seen: Overview, alerts: list[Alert]) -> str:
     now = time.time()
     lines = []
     if seen.stale:
@@ -112,6 +118,7 @@ def _table(seen: Overview) -> str:
     lines.append(f"workers alive: {len(seen.workers)}; poll jobs queued: {seen.jobs_queued}, "
                  f"in progress: {seen.jobs_pending}")
     lines.extend(f"warning: {warning}" for warning in seen.warnings)
+    lines.extend(f"alert: {alert.describe()}" for alert in alerts)
     return "\n".join(lines)
 
 

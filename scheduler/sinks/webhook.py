@@ -76,12 +76,19 @@ class WebhookPoster(Sink):
     def _post(self, item: FeedItem) -> None:
         body = item.raw.encode("utf-8")
         headers = {
-            "Content-Type": "application/json",
-            "User-Agent": f"newsmon/{__version__}",
             "X-Newsmon-Event": item.event,
             "X-Newsmon-Id": item.fields.get("id", ""),
             "X-Newsmon-Stream-Id": item.id,
         }
+        self.post(body, headers)
+
+    def post(self, body: bytes, headers: dict[str, str]) -> None:
+        """POST ``body`` (JSON) with ``headers`` plus the signature; also used for alert events.
+
+        Raises:
+            SinkError: the endpoint refused the body or could not be reached.
+        """
+        headers = {"Content-Type": "application/json", "User-Agent": f"newsmon/{__version__}", **headers}
         if self._secret is not None:
             digest = hmac.new(self._secret, body, hashlib.sha256).hexdigest()
             headers["X-Newsmon-Signature"] = f"sha256={digest}"
