@@ -18,7 +18,7 @@ import multiprocessing
 import signal
 import traceback
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -161,9 +161,11 @@ class PagePool:
     """A pool of ``workers`` processes running :func:`analyze`, awaited from the event loop.
 
     Processes are started by ``forkserver`` (never ``fork``: the parent runs threads and an
-    event loop), each imports the extraction once. A process that dies breaks the executor: it
-    is replaced, and each page that was in it is tried once more in the new pool; a page whose
-    process dies twice is a failure on its source (fetched again next poll), never a silent loss.
+    event loop); each imports the extraction once, as soon as the pool starts. A process that
+    dies breaks the pool, and every page in it: the pool is replaced, and those pages are tried
+    again one at a time in a quarantine process of their own, so that a page that kills its
+    process fails alone. It is then a failure on its source (fetched again next poll), never a
+    silent loss.
     """
 
     def __init__(self, config: Config, workers: int, *, task: Task = _analyze_in_worker) -> None:
@@ -171,35 +173,46 @@ class PagePool:
         self.workers = workers
         self.task = task
         self._context = multiprocessing.get_context("forkserver")
-        self._executor = self._start()
+        self._executor = self._start(workers)
+        self._quarantine: ProcessPoolExecutor | None = None
+        self._quarantine_lock = asyncio.Lock()
 
-    def _start(self) -> ProcessPoolExecutor:
-        executor = ProcessPoolExecutor(self.workers, mp_context=self._context,
+    def _start(self, workers: int) -> ProcessPoolExecutor:
+        executor = ProcessPoolExecutor(workers, mp_context=self._context,
                                        initializer=_init_worker, initargs=(self.config,))
-        for _ in range(self.workers):
+        for _ in range(workers):
             executor.submit(_warm)  # start every process now, while the feeds download
         return executor
 
     async def analyze(self, page: Page) -> Analysis:
         """The :class:`Analysis` of ``page``, computed in a pool process."""
-        for attempt in (1, 2):
-            executor = self._executor
+        executor = self._executor
+        try:
+            return await asyncio.wrap_future(executor.submit(self.task, page))
+        except BrokenProcessPool:
+            if executor is self._executor:
+                logger.warning("An extraction process died; starting new ones, and trying its pages "
+                               "again one at a time")
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._start(self.workers)
+        async with self._quarantine_lock:
+            if self._quarantine is None:
+                self._quarantine = self._start(1)
             try:
-                future: Future[Analysis] = executor.submit(self.task, page)
-                return await asyncio.wrap_future(future)
-            except BrokenProcessPool as exc:
-                if executor is self._executor:
-                    logger.warning("An extraction process died (%s); starting a new pool", exc)
-                    executor.shutdown(wait=False, cancel_futures=True)
-                    self._executor = self._start()
-                if attempt == 2:
-                    return failure([page.listed_url], "extract",
-                                   RuntimeError("the extraction process died on this page"))
-        raise AssertionError("unreachable")  # pragma: no cover
+                return await asyncio.wrap_future(self._quarantine.submit(self.task, page))
+            except BrokenProcessPool:
+                self._quarantine.shutdown(wait=False, cancel_futures=True)
+                self._quarantine = None
+                return failure([page.listed_url], "extract",
+                               RuntimeError("the extraction process died on this page"))
+
+    def _executors(self) -> list[ProcessPoolExecutor]:
+        return [e for e in (self._executor, self._quarantine) if e is not None]
 
     def processes(self) -> list[multiprocessing.process.BaseProcess]:
-        """The pool's live processes (for a cold stop)."""
-        return list(getattr(self._executor, "_processes", {}).values())
+        """The pool's live processes."""
+        # ProcessPoolExecutor keeps them in a private dict; a cold stop has no other way.
+        return [p for e in self._executors() for p in (getattr(e, "_processes", None) or {}).values()]
 
     def kill(self) -> None:
         """Cold stop: kill the processes at once (no page is waited for)."""
@@ -208,4 +221,5 @@ class PagePool:
 
     def close(self) -> None:
         """Warm stop: wait for the pages in flight, drop the queued ones, end the processes."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        for executor in self._executors():
+            executor.shutdown(wait=True, cancel_futures=True)

@@ -62,6 +62,9 @@ class PollSpider(scrapy.Spider):
         self.fetch = ctx.config.fetch
         self._sitemaps_seen: set[str] = set()
         self._new: dict[str, set[str]] = {}  # per source: unseen article URLs found (counter "new")
+        # Canonical article URLs requested in this crawl: a story listed by two documents under
+        # two URL variants is fetched once, even while its first copy is still being extracted.
+        self._requested: set[str] = set()
 
     # -- start -------------------------------------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
@@ -222,6 +225,9 @@ class PollSpider(scrapy.Spider):
         report.count("new", len(set(unseen) - new))  # how often the source publishes: adaptive interval
         new.update(unseen)
         for url in unseen:
+            if url in self._requested:
+                continue
+            self._requested.add(url)
             entry = canonical[url]
             yield scrapy.Request(
                 entry.url,
