@@ -163,13 +163,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def main() -> int:  # noqa: PLR0915 - one linear script
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", type=Path, default=Path("/work/shared") if Path("/work/shared").is_dir()
                     else ROOT.parent / "shared")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--outlets", type=int, default=4)
     ap.add_argument("--workers", type=int, default=0, help="newsmon crawl --workers (default: its own)")
+    ap.add_argument("--tools", default="newsmon,trafilatura,naive", help="which to run (comma-separated)")
     ap.add_argument("--polls", type=int, default=0, help="then bench/crawl.py --polls N (newsmon run)")
     args = ap.parse_args()
     corpus = args.shared / "corpora" / "scrapinghub-aeb"
@@ -210,8 +211,8 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         with bench_redis(None, work, prefixes) as url:
             keep = set(_tree(os.getpid())[1:])  # the mirror and the embedded Redis
             for r in range(args.runs):
-                order = ["newsmon", "trafilatura", "naive"]
-                order = order[r % 3:] + order[:r % 3]
+                order = [t for t in ("newsmon", "trafilatura", "naive") if t in args.tools.split(",")]
+                order = order[r % len(order):] + order[:r % len(order)]
                 for tool in order:
                     if tool == "newsmon":
                         data = dict(mirror_config)
@@ -220,7 +221,8 @@ def main() -> int:  # noqa: PLR0915 - one linear script
                         data.update({"redis": {"url": url, "prefix": prefixes[r]}, "data_dir": str(work / f"var{r}")})
                         config = work / f"newsmon{r}.yaml"
                         config.write_text(yaml.safe_dump(data, sort_keys=False))
-                        cmd = [sys.executable, "-m", "newsmon.scheduler.cli", "--config", str(config), "crawl", "--json"]
+                        cmd = [sys.executable, "-m", "newsmon.scheduler.cli", "--config", str(config),
+                               "crawl", "--json"]
                         if args.workers:
                             cmd += ["--workers", str(args.workers)]
 
@@ -260,13 +262,15 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     print(f"{'':<16} {'wall s':>7} {'CPU s':>7} {'CPU ms/page':>11} {'peak RSS MB':>11} {'max proc MB':>11} "
           f"{'pages':>6} {'F1':>6}")
     tools = ["newsmon crawl", "trafilatura CLI", "naive scrapy"]
-    for tool in tools:
+    for tool in [t for t in tools if any(r.tool == t for r in runs)]:
         pages = [r.pages for r in runs if r.tool == tool]
         f1s = [r.f1 for r in runs if r.tool == tool and r.f1 is not None]
         cpu_page = 1000 * med(tool, "cpu") / max(1, min(pages))
         print(f"{tool:<16} {med(tool, 'wall'):7.2f} {med(tool, 'cpu'):7.2f} {cpu_page:11.1f} "
               f"{med(tool, 'peak_rss_mb'):11.0f} {med(tool, 'max_proc_mb'):11.0f} "
               f"{min(pages):>3}-{max(pages):<3} {(min(f1s) if f1s else float('nan')):6.4f}")
+    if len({r.tool for r in runs}) < len(tools):
+        return 0
     print(f"newsmon wall / trafilatura CLI wall  {med(tools[0], 'wall') / med(tools[1], 'wall'):.2f}  (target <= 0.6)")
     per_page = [med(t, "cpu") / max(1, min(r.pages for r in runs if r.tool == t)) for t in tools]
     print(f"newsmon CPU per page / naive         {per_page[0] / per_page[2]:.2f}  (target <= 1.0)")

@@ -29,7 +29,7 @@ from newsmon.crawler.record import article_record, dropped_stub, story_key
 from newsmon.crawler.urls import canonicalize
 
 if TYPE_CHECKING:
-    from newsmon.crawler.spiders.poll import Page
+    from newsmon.crawler.items import Page
     from newsmon.crawler.topic import TopicMatcher
     from newsmon.settings.model import Config
 
@@ -161,7 +161,7 @@ class PagePool:
     """A pool of ``workers`` processes running :func:`analyze`, awaited from the event loop.
 
     Processes are started by ``forkserver`` (never ``fork``: the parent runs threads and an
-    event loop); each imports the extraction once, as soon as the pool starts. A process that
+    event loop), which imports the extraction once, as soon as the pool starts. A process that
     dies breaks the pool, and every page in it: the pool is replaced, and those pages are tried
     again one at a time in a quarantine process of their own, so that a page that kills its
     process fails alone. It is then a failure on its source (fetched again next poll), never a
@@ -173,6 +173,11 @@ class PagePool:
         self.workers = workers
         self.task = task
         self._context = multiprocessing.get_context("forkserver")
+        # The fork server imports the extraction once and every pool process is forked from it:
+        # no process pays for the import again, and its pages are shared until written to.
+        # (This process, which only does I/O, never imports it.)
+        self._context.set_forkserver_preload(["newsmon.crawler.analysis", "newsmon.crawler.extraction",
+                                              "newsmon.crawler.topic"])
         self._executor = self._start(workers)
         self._quarantine: ProcessPoolExecutor | None = None
         self._quarantine_lock = asyncio.Lock()
