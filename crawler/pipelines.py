@@ -8,6 +8,7 @@ the next poll.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from newsmon.crawler.analysis import Analysis, Analyzer
-from newsmon.crawler.context import CrawlContext, context_of
+from newsmon.crawler.context import CrawlContext, PublishOutcome, context_of
 from newsmon.crawler.fingerprint import Fingerprints
 from newsmon.crawler.spiders.poll import Page
 
@@ -126,17 +127,25 @@ class TopicPipeline(_ContextPipeline):
 
 
 class PublishPipeline(_ContextPipeline):
-    """Deduplicate and publish in one atomic Redis script."""
+    """Deduplicate and publish in one atomic Redis script, in a thread: the reactor goes on
+    with other pages while the script runs (Redis serializes the scripts of every thread and
+    every worker, so it decides alone)."""
 
     step = "publish"
 
-    def process(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         if not isinstance(item, Story):
             return item
+        try:
+            fingerprints = item.analysis.fingerprints or Fingerprints.of(item.record, item.urls)
+            outcome = await asyncio.to_thread(self.ctx.store.publish, item.record, fingerprints)
+        except Exception as exc:
+            raise self._fail(item.page, self.step, f"{type(exc).__name__}: {_first_line(exc)}", exc) from exc
+        return self._published(item, outcome)
+
+    def _published(self, item: Story, outcome: PublishOutcome) -> dict[str, Any]:
         page = item.page
         report = self.ctx.report(page.source)
-        fingerprints = item.analysis.fingerprints or Fingerprints.of(item.record, item.urls)
-        outcome = self.ctx.store.publish(item.record, fingerprints)
         if outcome.event == "duplicate" or outcome.reason in {"same-text", "near-duplicate"}:
             report.count("duplicates")
         if outcome.event is not None:
