@@ -3,6 +3,12 @@
 The crawl runs on the asyncio reactor (installed here), its outcome is folded into the sources'
 state like a worker's, and what it published is then delivered to the configured sinks.
 
+Cores: with ``workers`` > 1 (``crawl --workers``, one per CPU by default) the pages are extracted
+in a pool of processes (:class:`~newsmon.crawler.analysis.PagePool`) and this process only does
+I/O. The daemon's workers do not use a pool: ``newsmon run`` already runs one worker process per
+CPU, each crawling its own sources, so a pool in each would add processes (about 100 MB of
+trafilatura and lxml apiece) without adding cores.
+
 Stopping: the first SIGINT, SIGTERM or SIGHUP is a warm stop: no new page is requested, the
 pages in flight finish (at most ``scheduler.stop_timeout``), the outcome is recorded and
 delivered, and :attr:`CrawlResult.stopped_by` names the signal. What was published stays
