@@ -54,9 +54,15 @@ class Analysis:
 def extract(*args: Any, **kwargs: Any) -> Any:
     """:func:`newsmon.crawler.extraction.extract`, imported on first use (trafilatura is slow
     to import: a process that never extracts never pays for it)."""
-    from newsmon.crawler.extraction import extract as real
+    real = _extraction.get("extract")
+    if real is None:
+        from newsmon.crawler.extraction import extract as imported
 
+        real = _extraction["extract"] = imported
     return real(*args, **kwargs)
+
+
+_extraction: dict[str, Callable[..., Any]] = {}
 
 
 class Analyzer:
