@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: run test lint install clean bench-extraction bench-dedup bench-crawl bench-feed bench-fetch bench-mirror bench-politeness bench-signals bench-soak
+.PHONY: run test lint install clean bench-extraction bench-dedup bench-crawl bench-feed bench-fetch bench-mirror bench-politeness bench-signals bench-soak bench-speed
 
 # Set-up: a virtualenv with newsmon and its test and lint tools, redone when pyproject changes.
 $(STAMP): pyproject.toml
@@ -35,7 +35,7 @@ lint: $(STAMP)
 	MYPYPATH=build/typecheck $(BIN)/mypy --namespace-packages --explicit-package-bases -p newsmon.settings -p newsmon.crawler -p newsmon.scheduler
 
 ## bench-NAME: run bench/NAME.py; benchmarks print what they measure and never assert
-BENCHES = extraction dedup crawl feed fetch mirror politeness signals soak
+BENCHES = extraction dedup crawl feed fetch mirror politeness signals soak speed
 $(addprefix bench-,$(BENCHES)): bench-%: $(STAMP)
 	$(BIN)/python bench/$*.py
 

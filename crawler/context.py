@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import redis
     from scrapy.crawler import Crawler
 
+    from newsmon.crawler.analysis import PagePool
     from newsmon.crawler.fingerprint import Fingerprints
     from newsmon.settings.model import Config
 
@@ -171,6 +172,8 @@ class CrawlContext:
     # found in the document was processed, so that an interrupted poll is redone in full.
     staged_validators: dict[str, dict[str, str]] = field(default_factory=dict)
     failed_documents: set[str] = field(default_factory=set)
+    # The processes that extract the pages; None: extraction runs in this process.
+    pool: PagePool | None = None
 
     def report(self, source: str) -> SourceReport:
         if source not in self.reports:

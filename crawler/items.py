@@ -46,3 +46,19 @@ class Discovery:
 
 class DiscoveryError(ValueError):
     """The document is not a feed or sitemap at all (HTML, JSON error page, empty body)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A downloaded article page, on its way through the pipelines (and, pickled, to the
+    extraction pool: so it lives here, away from Scrapy)."""
+
+    source: str
+    url: str  # after redirects
+    listed_url: str  # the URL as discovery found it
+    body: bytes
+    entry: Entry | None
+    via_kind: str  # "feed", "sitemap", "page" or "recheck"
+    via_url: str
+    fetched_at: datetime
+    story_id: str | None = None  # set when re-checking a published story

@@ -8,21 +8,18 @@ the next poll.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from newsmon.crawler.context import CrawlContext, context_of
-from newsmon.crawler.extraction import Article, NotAnArticle, extract
+from newsmon.crawler.analysis import Analysis, Analyzer
+from newsmon.crawler.context import CrawlContext, PublishOutcome, context_of
 from newsmon.crawler.fingerprint import Fingerprints
-from newsmon.crawler.record import article_record, dropped_stub, story_key
 from newsmon.crawler.spiders.poll import Page
-from newsmon.crawler.topic import TopicMatcher
-from newsmon.crawler.urls import canonicalize
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +29,9 @@ class Story:
     """An extracted article with its record, between the topic and publish pipelines."""
 
     page: Page
-    article: Article
     record: dict[str, Any]
     urls: list[str] = field(default_factory=list)  # canonical URLs the page is known by
+    analysis: Analysis = field(default_factory=lambda: Analysis("story", []))
 
 
 class _ContextPipeline:
@@ -62,18 +59,24 @@ class _ContextPipeline:
             page = item.page if isinstance(item, Story) else item
             if not isinstance(page, Page):
                 raise
-            raise self._fail(page, exc) from exc
+            problem = f"{type(exc).__name__}: {_first_line(exc)}"
+            raise self._fail(page, self.step, problem, exc) from exc
 
     def process(self, item: Any) -> Any:
         raise NotImplementedError
 
-    def _fail(self, page: Page, exc: Exception) -> DropItem:
-        """Record a failure of ours on the page's source; return the DropItem to raise."""
+    def _fail(self, page: Page, step: str, error: str, detail: Exception | str) -> DropItem:
+        """Record a failure of ours (``error``: "TypeName: message") in ``step`` on the page's
+        source; return the DropItem to raise. ``detail``, the exception or its traceback, is
+        logged at DEBUG only."""
         self.ctx.failed_documents.add(page.via_url)
-        problem = f"could not {self.step}: {type(exc).__name__}: {_first_line(exc)}"
+        problem = f"could not {step}: {error}"
         self.ctx.report(page.source).error(f"{page.url}: {problem}")
         logger.error("[%s] %s: %s; it is fetched again on the next poll", page.source, page.url, problem)
-        logger.debug("[%s] %s: %s", page.source, page.url, self.step, exc_info=exc)
+        if isinstance(detail, Exception):
+            logger.debug("[%s] %s: %s", page.source, page.url, step, exc_info=detail)
+        else:
+            logger.debug("[%s] %s: %s\n%s", page.source, page.url, step, detail)
         return DropItem(f"[{page.source}] {page.url}: {problem}")
 
     def _drop(self, page: Page, counter: str, urls: list[str], why: str) -> DropItem:
@@ -85,81 +88,64 @@ class _ContextPipeline:
 
 
 class ExtractPipeline(_ContextPipeline):
-    """Page -> Story: trafilatura and structured metadata into the record."""
+    """Page -> Story: trafilatura and structured metadata into the record, the topic's verdict
+    and the fingerprints (:mod:`newsmon.crawler.analysis`), in the crawl's pool of processes
+    when it has one, else in-process."""
 
     step = "extract"
 
-    def process(self, item: Any) -> Any:
+    def __init__(self, ctx: CrawlContext) -> None:
+        super().__init__(ctx)
+        self.analyzer = Analyzer(ctx.config)
+
+    async def process_item(self, item: Any) -> Any:
         if not isinstance(item, Page):
             return item
         page = item
-        source = self.ctx.config.source(page.source)
-        tracking = self.ctx.config.dedup.tracking_params
-        urls = [page.listed_url]
-        fetched = canonicalize(page.url, tracking)
-        if fetched not in urls:
-            urls.append(fetched)
-        try:
-            article = extract(
-                page.body,
-                page.url,
-                page.entry,
-                language_hint=source.language,
-                selectors=source.selectors,
-                settings=self.ctx.config.extraction,
-            )
-        except NotAnArticle as exc:
-            raise self._drop(page, "rejected", urls, f"not an article ({exc.reason})") from None
-        key, shown = story_key(page.url, article.canonical_url, tracking)
-        if key in urls:
-            urls.remove(key)
-        urls.insert(0, key)
-        record = article_record(
-            article, url=page.url, key=key, canonical_url=shown, source=page.source,
-            fetched_at=page.fetched_at, via={"kind": page.via_kind, "url": page.via_url},
-            record_id=page.story_id,
-        )
-        return Story(page=page, article=article, record=record, urls=urls)
+        pool = self.ctx.pool
+        analysis = self.analyzer.analyze(page) if pool is None else await pool.analyze(page)
+        if analysis.outcome == "failed":
+            raise self._fail(page, analysis.step, analysis.error, analysis.detail)
+        if analysis.outcome == "rejected":
+            raise self._drop(page, "rejected", analysis.urls, analysis.why)
+        assert analysis.record is not None
+        return Story(page=page, record=analysis.record, urls=analysis.urls, analysis=analysis)
 
 
 class TopicPipeline(_ContextPipeline):
-    """Drop off-topic stories; say why the others matched."""
+    """Drop off-topic stories (the verdict came with the extraction); say why the others matched."""
 
     step = "match the topic"
 
-    def __init__(self, ctx: CrawlContext) -> None:
-        super().__init__(ctx)
-        topic = ctx.config.topic
-        self.matcher = TopicMatcher(topic) if topic is not None else None
-
     def process(self, item: Any) -> Any:
-        if not isinstance(item, Story) or self.matcher is None:
+        if not isinstance(item, Story) or item.analysis.outcome != "off_topic":
             return item
-        record = item.record
-        verdict = self.matcher.evaluate(
-            {"title": record["title"], "description": record["description"], "text": record["text"]},
-            record["language"],
-        )
-        if not verdict.kept:
-            explained = {**verdict.to_record(), "missed": verdict.missed, "excluded": verdict.excluded}
-            self.ctx.store.keep_dropped(dropped_stub(record, explained, item.urls, verdict.reason, datetime.now(UTC)))
-            logger.debug("[%s] %s: off topic (%s)", item.page.source, item.page.url, verdict.reason)
-            raise self._drop(item.page, "off_topic", item.urls, "off topic")
-        record["topic"] = verdict.to_record()
-        return item
+        assert item.analysis.stub is not None
+        self.ctx.store.keep_dropped(item.analysis.stub)
+        logger.debug("[%s] %s: off topic (%s)", item.page.source, item.page.url, item.analysis.why)
+        raise self._drop(item.page, "off_topic", item.urls, "off topic")
 
 
 class PublishPipeline(_ContextPipeline):
-    """Deduplicate and publish in one atomic Redis script."""
+    """Deduplicate and publish in one atomic Redis script, in a thread: the reactor goes on
+    with other pages while the script runs (Redis serializes the scripts of every thread and
+    every worker, so it decides alone)."""
 
     step = "publish"
 
-    def process(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         if not isinstance(item, Story):
             return item
+        try:
+            fingerprints = item.analysis.fingerprints or Fingerprints.of(item.record, item.urls)
+            outcome = await asyncio.to_thread(self.ctx.store.publish, item.record, fingerprints)
+        except Exception as exc:
+            raise self._fail(item.page, self.step, f"{type(exc).__name__}: {_first_line(exc)}", exc) from exc
+        return self._published(item, outcome)
+
+    def _published(self, item: Story, outcome: PublishOutcome) -> dict[str, Any]:
         page = item.page
         report = self.ctx.report(page.source)
-        outcome = self.ctx.store.publish(item.record, Fingerprints.of(item.record, item.urls))
         if outcome.event == "duplicate" or outcome.reason in {"same-text", "near-duplicate"}:
             report.count("duplicates")
         if outcome.event is not None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from newsmon.crawler.extraction import Article
 from newsmon.crawler.fingerprint import story_id
 from newsmon.crawler.urls import InvalidURL, canonicalize, choose_canonical, clean_url
+
+if TYPE_CHECKING:
+    from newsmon.crawler.extraction import Article  # trafilatura: imported where pages are extracted
 
 #: The ``schema_version`` of every record; raised when a field changes meaning or goes away.
 SCHEMA_VERSION = 1

@@ -3,6 +3,12 @@
 The crawl runs on the asyncio reactor (installed here), its outcome is folded into the sources'
 state like a worker's, and what it published is then delivered to the configured sinks.
 
+Cores: with ``workers`` > 1 (``crawl --workers``, one per CPU by default) the pages are extracted
+in a pool of processes (:class:`~newsmon.crawler.analysis.PagePool`) and this process only does
+I/O. The daemon's workers do not use a pool: ``newsmon run`` already runs one worker process per
+CPU, each crawling its own sources, so a pool in each would add processes (about 100 MB of
+trafilatura and lxml apiece) without adding cores.
+
 Stopping: the first SIGINT, SIGTERM or SIGHUP is a warm stop: no new page is requested, the
 pages in flight finish (at most ``scheduler.stop_timeout``), the outcome is recorded and
 delivered, and :attr:`CrawlResult.stopped_by` names the signal. What was published stays
@@ -22,7 +28,7 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 
@@ -34,6 +40,9 @@ from newsmon.scheduler.sinks import SinkRunner, build_sinks
 from newsmon.scheduler.status import record_poll
 from newsmon.scheduler.worker import make_context
 from newsmon.settings.model import Config
+
+if TYPE_CHECKING:
+    from newsmon.crawler.analysis import PagePool
 
 logger = logging.getLogger(__name__)
 
@@ -106,18 +115,47 @@ class _Stopper:
 
 
 def crawl_once(config: Config, client: redis.Redis, keys: Keys, sources: Sequence[str], *,
-               watch: Watcher | None = None, cold_stop: Callable[[], None] | None = None) -> CrawlResult:
+               watch: Watcher | None = None, cold_stop: Callable[[], None] | None = None,
+               workers: int = 1) -> CrawlResult:
     """Poll ``sources`` once, record the outcome, and deliver to the sinks.
 
     ``watch(ctx)`` runs beside the crawl (a progress display, say); it is cancelled, and awaited,
     once the crawl is over. ``cold_stop()`` is the teardown to run before exiting at a second
-    signal (closing Redis); see the module's docstring.
+    signal (closing Redis); see the module's docstring. ``workers`` > 1: the pages are extracted
+    in a pool of that many processes (:class:`~newsmon.crawler.analysis.PagePool`), so the
+    reactor thread only does I/O; 1: in this process.
     """
-    ctx = make_context(config, client, keys, sources)
     started = time.monotonic()
+    pool = _pool(config, workers)
+    try:
+        return _crawl_once(config, client, keys, sources, watch=watch, cold_stop=cold_stop, pool=pool,
+                           started=started)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _pool(config: Config, workers: int) -> PagePool | None:
+    if workers <= 1:
+        return None
+    from newsmon.crawler.analysis import PagePool
+
+    return PagePool(config, workers)
+
+
+def _crawl_once(config: Config, client: redis.Redis, keys: Keys, sources: Sequence[str], *,
+                watch: Watcher | None, cold_stop: Callable[[], None] | None, pool: PagePool | None,
+                started: float) -> CrawlResult:
+    ctx = make_context(config, client, keys, sources, pool=pool)
     timeout = config.scheduler.stop_timeout.total_seconds()
 
-    with _Stopper(timeout, cold_stop) as stopper:
+    def stop_now() -> None:
+        if pool is not None:
+            pool.kill()  # no child outlives the cold stop
+        if cold_stop is not None:
+            cold_stop()
+
+    with _Stopper(timeout, stop_now) as stopper:
 
         async def main() -> int:
             stopper.attach(asyncio.get_running_loop())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,7 +22,7 @@ from newsmon.crawler.discovery.feeds import parse_feed
 from newsmon.crawler.discovery.headers import response_headers
 from newsmon.crawler.discovery.pages import find_article_links, find_feed_links
 from newsmon.crawler.discovery.sitemaps import parse_sitemap, robots_sitemaps
-from newsmon.crawler.items import Discovery, DiscoveryError, Entry
+from newsmon.crawler.items import Discovery, DiscoveryError, Entry, Page
 from newsmon.crawler.middlewares.retry_after import HostDeferred
 from newsmon.crawler.middlewares.robots import RobotsDenied
 from newsmon.crawler.urls import canonicalize
@@ -34,21 +33,6 @@ logger = logging.getLogger(__name__)
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 #: Sitemaps taken from one robots.txt (sites list archives by the dozen; the newest come first).
 MAX_ROBOTS_SITEMAPS = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """A downloaded article page, on its way through the pipelines."""
-
-    source: str
-    url: str  # after redirects
-    listed_url: str  # the URL as discovery found it
-    body: bytes
-    entry: Entry | None
-    via_kind: str  # "feed", "sitemap", "page" or "recheck"
-    via_url: str
-    fetched_at: datetime
-    story_id: str | None = None  # set when re-checking a published story
 
 
 class PollSpider(scrapy.Spider):
@@ -62,6 +46,9 @@ class PollSpider(scrapy.Spider):
         self.fetch = ctx.config.fetch
         self._sitemaps_seen: set[str] = set()
         self._new: dict[str, set[str]] = {}  # per source: unseen article URLs found (counter "new")
+        # Canonical article URLs requested in this crawl: a story listed by two documents under
+        # two URL variants is fetched once, even while its first copy is still being extracted.
+        self._requested: set[str] = set()
 
     # -- start -------------------------------------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
@@ -222,6 +209,9 @@ class PollSpider(scrapy.Spider):
         report.count("new", len(set(unseen) - new))  # how often the source publishes: adaptive interval
         new.update(unseen)
         for url in unseen:
+            if url in self._requested:
+                continue
+            self._requested.add(url)
             entry = canonical[url]
             yield scrapy.Request(
                 entry.url,

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import difflib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -26,6 +27,8 @@ def register(verbs: Verbs, common: argparse.ArgumentParser) -> None:
     p = add_verb(verbs, common, "crawl", cmd_crawl, "poll the sources once, publish what is new, and print a summary")
     p.add_argument("--source", action="append", metavar="NAME", help="only this source (repeatable)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--workers", type=_workers, default=None, metavar="N",
+                   help="processes that extract the pages (default: one per CPU; 1: in this process)")
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
@@ -35,7 +38,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     names = _select_sources(config, args.source)
     with redis_session(config) as session:
         result = crawl_once(config, session.client, session.keys, names,
-                            watch=_progress if sys.stderr.isatty() else None, cold_stop=session.close)
+                            watch=_progress if sys.stderr.isatty() else None, cold_stop=session.close,
+                            workers=args.workers or _cpus())
     if args.json:
         print(json.dumps({"sources": [r.as_dict() for r in result.reports], "seconds": round(result.seconds, 3),
                           "sink_records": result.sink_records, "stopped_by": result.stopped_by}))
@@ -44,6 +48,24 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if result.exit_status is not None:
         return result.exit_status
     return FAILED if result.reports and all(r.failed for r in result.reports) else OK
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of processes, 1 or more, got {text!r}")
+    return value
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on (a container's limit, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _select_sources(config: Config, names: Sequence[str] | None) -> list[str]:
