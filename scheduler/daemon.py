@@ -29,17 +29,19 @@ import socket
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import redis
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from newsmon.crawler.politeness import adaptive_interval
 from newsmon.scheduler.jobs import JobQueue
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.outage import Outage, is_outage
+from newsmon.scheduler.reload import Changes
 from newsmon.scheduler.status import set_next_poll
 from newsmon.settings.model import Config, Source
 
@@ -71,24 +73,26 @@ class Scheduler:
         # Jitter spreads sources over time; never more than a tenth of the interval.
         return min(jitter, max(0, int(interval / 10))) if jitter else None
 
+    def _schedule(self, source: Source, next_run_time: datetime) -> None:
+        interval = self._interval(source)
+        self.aps.add_job(
+            self.enqueue,
+            "interval",
+            seconds=interval,
+            jitter=self._jitter(interval),
+            id=f"poll:{source.name}",
+            name=f"poll {source.name}",
+            replace_existing=True,
+            args=[source.name],
+            next_run_time=next_run_time,
+        )
+
     def start(self) -> None:
         self.queue.ensure_group()
         now = datetime.now(UTC)
         for source in self.config.sources:
-            if not source.enabled:
-                continue
-            interval = self._interval(source)
-            self.aps.add_job(
-                self.enqueue,
-                "interval",
-                seconds=interval,
-                jitter=self._jitter(interval),
-                id=f"poll:{source.name}",
-                name=f"poll {source.name}",
-                replace_existing=True,
-                args=[source.name],
-                next_run_time=now,
-            )
+            if source.enabled:
+                self._schedule(source, now)
         # Every 2s: the heartbeat is also what notices that Redis is back after an outage.
         self.aps.add_job(self.heartbeat, "interval", seconds=2, id="heartbeat", replace_existing=True,
                          next_run_time=now)
@@ -97,7 +101,33 @@ class Scheduler:
         self.aps.start()
         logger.info("Scheduler started: %d sources", sum(1 for s in self.config.sources if s.enabled))
 
+    def apply(self, config: Config, changes: Changes) -> None:
+        """Run ``config`` from now on (a reload): add, remove and replace the sources' jobs.
+
+        An added source is polled at once; a changed one keeps its next poll when it is sooner
+        than its new interval (its job is replaced with the new settings), else it is polled
+        at once; a removed or disabled one loses its job (its queued poll, if any, is dropped
+        by the worker that claims it).
+        """
+        self.config = config
+        self.queue = JobQueue(self.client, self.keys, config.scheduler.job_lease)
+        now = datetime.now(UTC)
+        for name in changes.removed:
+            with contextlib.suppress(JobLookupError):
+                self.aps.remove_job(f"poll:{name}")
+            self._missed.discard(name)
+        for name in changes.added:
+            self._schedule(config.source(name), now)
+        for name in changes.changed:
+            source = config.source(name)
+            job = self.aps.get_job(f"poll:{name}")
+            due = job.next_run_time if job is not None else None
+            limit = now + timedelta(seconds=self._interval(source))
+            self._schedule(source, due if due is not None and due <= limit else now)
+
     def enqueue(self, source: str) -> None:
+        if not any(s.name == source and s.enabled for s in self.config.sources):
+            return  # removed by a reload while this run was due
         if not self.outage.due():
             self._missed.add(source)  # Redis is away: queued as soon as it is back
             return
@@ -264,10 +294,17 @@ class Supervisor:
         env = dict(os.environ, REDIS_URL=self.redis_url, NEWSMON_DATA_DIR=str(self.config.data_dir))
         # A session of its own: a Ctrl-C in the terminal reaches the supervisor only, which
         # then stops the workers in order (a second signal to a worker is a cold stop).
-        slot.process = await asyncio.create_subprocess_exec(
-            *self._command(slot), env=env, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
+        # Born with SIGHUP blocked (the mask is inherited through exec): a reload forwarded while
+        # the worker is still starting waits until its handler is in place, rather than killing
+        # it (SIGHUP's default action) or being lost. The worker unblocks it.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+        try:
+            slot.process = await asyncio.create_subprocess_exec(
+                *self._command(slot), env=env, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         slot.started = time.monotonic()
         slot.last_line = ""
         slot.relay = asyncio.ensure_future(self._relay(slot, slot.process))
@@ -365,6 +402,22 @@ class Supervisor:
         if beat is None:
             return True
         return time.time() - float(beat.split()[0]) > self.hung_after
+
+    def reload(self, config: Config) -> None:
+        """Take ``config`` and pass the reload on: SIGHUP to every running worker.
+
+        The workers stay: each reads the file again between two crawls (its crawl in flight
+        finishes with the settings it began with). A worker started later reads the new file
+        anyway. Restarting them instead would throw away their warm state (the Scrapy
+        process, the robots and DNS caches) and their crawls in flight for nothing.
+        """
+        self.config = config
+        self.hung_after = config.scheduler.hung_after.total_seconds()
+        for slot in self.slots:
+            proc = slot.process
+            if proc is not None and proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGHUP)
 
     async def stop(self, timeout: float) -> None:
         """Warm stop: SIGTERM every worker, wait, then SIGKILL the ones still running."""
