@@ -5,15 +5,31 @@ a slot migration done the way ``redis-cli --cluster reshard`` does it."""
 from __future__ import annotations
 
 import contextlib
+import random
+import socket
 import subprocess
 import time
 from pathlib import Path
 
 import redis
 
-from tests.redis_process import answers, free_port
+from tests.redis_process import answers
 
 SLOTS = 16384
+
+
+def _bus_port_pair() -> int:
+    """A free port whose cluster bus port (+10000) is free too: at most 55535."""
+    for _ in range(200):
+        port = random.randint(20000, 55535)
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free pair of ports for a cluster node")
 
 
 def _wait(condition: object, what: str, timeout: float = 30.0) -> None:
@@ -29,7 +45,7 @@ class RedisCluster:
 
     def __init__(self, directory: Path, masters: int = 3) -> None:
         self.directory = directory
-        self.ports = [free_port() for _ in range(masters)]
+        self.ports = [_bus_port_pair() for _ in range(masters)]
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def url(self, index: int = 0) -> str:
@@ -54,7 +70,7 @@ class RedisCluster:
             for index in range(len(self.ports)):
                 _wait(lambda index=index: answers(self.url(index)), f"node {index} to start")
             per = SLOTS // len(self.ports)
-            for index, port in enumerate(self.ports):
+            for index in range(len(self.ports)):
                 node = self.node(index)
                 last = SLOTS if index == len(self.ports) - 1 else (index + 1) * per
                 node.execute_command("CLUSTER ADDSLOTS", *range(index * per, last))
