@@ -74,7 +74,13 @@ class Scheduler:
         return min(jitter, max(0, int(interval / 10))) if jitter else None
 
     def _schedule(self, source: Source, next_run_time: datetime) -> None:
-        interval = self._interval(source)
+        try:
+            interval = self._interval(source)
+        except redis.RedisError as exc:
+            # Redis away (a reload in an outage): the configured interval; the job adapts at
+            # its first run once Redis is back (see _adapt).
+            logger.debug("[%s] adaptive interval unknown (%s); polling every %s", source.name, exc, source.interval)
+            interval = source.interval.total_seconds()
         self.aps.add_job(
             self.enqueue,
             "interval",
@@ -122,7 +128,7 @@ class Scheduler:
             source = config.source(name)
             job = self.aps.get_job(f"poll:{name}")
             due = job.next_run_time if job is not None else None
-            limit = now + timedelta(seconds=self._interval(source))
+            limit = now + source.interval
             self._schedule(source, due if due is not None and due <= limit else now)
 
     def enqueue(self, source: str) -> None:

@@ -180,7 +180,7 @@ async def _reload_on_signal(config: Config, load: Callable[[], Config], *, asked
         if result is None:
             continue
         new, changes = result
-        scheduler.apply(new, changes)
+        scheduler.apply(new, changes)  # no Redis call fails it: see Scheduler._schedule
         if handler.supervisor is not None:
             handler.supervisor.reload(new)
         handler.timeout = new.scheduler.stop_timeout.total_seconds()
