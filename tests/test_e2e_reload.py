@@ -81,3 +81,20 @@ def test_sighup_adds_a_source_without_restarting_and_keeps_running_on_an_invalid
     output = log.read_text()
     assert code == 0, output[-3000:]
     assert "Traceback" not in output
+
+
+def test_reload_without_a_running_daemon_exits_2_naming_the_prefix(
+    room: Newsroom, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    """`newsmon reload` with no daemon: exit 2 and one line, on a Redis server (its lock key) and
+    on the embedded Redis (the data directory's lock file, read without starting Redis)."""
+    served = write_config(tmp_path / "served.yaml", room, redis_url, redis_prefix)
+    result = run_newsmon("--config", str(served), "reload")
+    assert result.returncode == 2
+    assert f"no daemon is running for Redis prefix {redis_prefix!r}" in result.stderr
+    embedded = tmp_path / "embedded.yaml"
+    embedded.write_text(room.config_yaml(redis={"prefix": redis_prefix}, data_dir=str(tmp_path / "var")))
+    result = run_newsmon("--config", str(embedded), "reload")
+    assert result.returncode == 2
+    assert "no daemon is running" in result.stderr
+    assert not (tmp_path / "var" / "redis").exists()
