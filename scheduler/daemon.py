@@ -284,15 +284,44 @@ class Supervisor:
         self.redis_url = redis_url
         self.config_path = config_path
         self.slots = [_Slot(i, instance) for i in range(workers)]
+        self.instance = instance
+        #: The copy of the configuration file the workers load (see :meth:`snapshot`).
+        self.snapshot_path: Path | None = None
         self.hung_after = config.scheduler.hung_after.total_seconds()
         self.outage = Outage("the supervisor")
+
+    def snapshot(self, text: bytes | None) -> None:
+        """Keep ``text``, the configuration file as the daemon validated it, for the workers.
+
+        Workers load the copy, never the file itself: one started after the file was edited
+        but before a reload (a replacement after a crash, or after its crawl budget) gets the
+        configuration the daemon runs, valid, rather than a file that may be invalid (it would
+        die at start, again and again). The copy lives under ``data_dir/run``; the workers take
+        their data directory and Redis from the environment, so where the copy lives changes
+        none of their settings.
+        """
+        if text is None:
+            return
+        directory = self.config.data_dir / "run"
+        path = directory / f"config-{self.instance or os.getpid()}.yaml"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(".tmp")
+            temporary.write_bytes(text)
+            temporary.replace(path)
+        except OSError as exc:
+            logger.warning("Could not keep a copy of the configuration for the workers (%s); they read %s",
+                           exc, self.config_path or "the packaged example")
+            return
+        self.snapshot_path = path
 
     def _command(self, slot: _Slot) -> list[str]:
         # -P: the current directory is not put on sys.path, so a folder there (a source
         # checkout, a "newsmon/" of the user's) can never shadow the installed package.
         cmd = [sys.executable, "-P", "-m", "newsmon.scheduler.cli"]
-        if self.config_path is not None:
-            cmd += ["--config", str(self.config_path)]
+        config_path = self.snapshot_path or self.config_path
+        if config_path is not None:
+            cmd += ["--config", str(config_path)]
         # The workers log at the daemon's level, whichever of flag, environment or file set it.
         return [*cmd, "--log-level", self.config.log_level, "worker", "--name", slot.name, "--supervised"]
 
@@ -409,8 +438,9 @@ class Supervisor:
             return True
         return time.time() - float(beat.split()[0]) > self.hung_after
 
-    def reload(self, config: Config) -> None:
-        """Take ``config`` and pass the reload on: SIGHUP to every running worker.
+    def reload(self, config: Config, text: bytes | None = None) -> None:
+        """Take ``config`` (read from ``text``, when known) and pass the reload on: SIGHUP to
+        every running worker.
 
         The workers stay: each reads the file again between two crawls (its crawl in flight
         finishes with the settings it began with). A worker started later reads the new file
@@ -419,6 +449,7 @@ class Supervisor:
         """
         self.config = config
         self.hung_after = config.scheduler.hung_after.total_seconds()
+        self.snapshot(text)
         for slot in self.slots:
             proc = slot.process
             if proc is not None and proc.returncode is None:
@@ -431,6 +462,9 @@ class Supervisor:
         for proc in running:
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signal.SIGTERM)
+        if self.snapshot_path is not None:
+            # The workers read it at start only; those stopping are past that.
+            self.snapshot_path.unlink(missing_ok=True)
         if not running:
             return
         await asyncio.wait([asyncio.ensure_future(p.wait()) for p in running], timeout=timeout)

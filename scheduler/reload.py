@@ -78,6 +78,16 @@ def keep_restart_only(old: Config, new: Config) -> tuple[Config, tuple[str, ...]
     return dataclasses.replace(new, **{name: getattr(old, name) for name in differing}), differing
 
 
+def read_source(config: Config) -> bytes | None:
+    """The bytes of the file ``config`` was read from, or None (no file, or unreadable now)."""
+    if config.path is None:
+        return None
+    try:
+        return config.path.read_bytes()
+    except OSError:
+        return None
+
+
 def reload_config(old: Config, load: Callable[[], Config], *, who: str = "the daemon") -> tuple[Config, Changes] | None:
     """Read the configuration again with ``load``; None when it is invalid (every problem logged,
     one line each, as ``newsmon config check`` prints them: the running configuration stays).

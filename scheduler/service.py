@@ -30,7 +30,7 @@ from newsmon.scheduler.daemon import Scheduler, Supervisor
 from newsmon.scheduler.instance import REFRESH_EVERY, DaemonLock
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.redis_conn import EmbeddedRedis
-from newsmon.scheduler.reload import reload_config
+from newsmon.scheduler.reload import read_source, reload_config
 from newsmon.scheduler.sinks import SinkRunner, build_sinks
 from newsmon.scheduler.sinks.base import Sink
 from newsmon.settings.model import Config
@@ -90,6 +90,7 @@ async def serve(config: Config, client: redis.Redis, keys: Keys, *, redis_url: s
             supervisor = handler.supervisor = Supervisor(
                 config, client, keys, workers=workers, redis_url=redis_url, config_path=config_path,
                 instance=lock.holder.instance)
+            supervisor.snapshot(await asyncio.to_thread(read_source, config))
             failure = await supervisor.run(stop)
             if failure:
                 failures.append(failure)
@@ -176,13 +177,21 @@ async def _reload_on_signal(config: Config, load: Callable[[], Config], *, asked
             logger.info("SIGHUP during a warm stop: not reloading")
             continue
         logger.info("SIGHUP: reloading the configuration from %s", config.path or "the packaged example")
+        before = await asyncio.to_thread(read_source, config)
         result = await asyncio.to_thread(reload_config, config, load)
         if result is None:
             continue
         new, changes = result
+        text = await asyncio.to_thread(read_source, new)
+        if text != before:
+            # The workers load a copy of exactly what was validated: not knowing which it was,
+            # keep everything as it was.
+            logger.warning("The configuration file changed while it was being read: not reloaded; "
+                           "send SIGHUP again")
+            continue
         scheduler.apply(new, changes)  # no Redis call fails it: see Scheduler._schedule
         if handler.supervisor is not None:
-            handler.supervisor.reload(new)
+            handler.supervisor.reload(new, text)
         handler.timeout = new.scheduler.stop_timeout.total_seconds()
         if new.sinks != config.sinks or new.feed != config.feed:
             await sinks.restart(new)

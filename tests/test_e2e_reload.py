@@ -98,3 +98,30 @@ def test_reload_without_a_running_daemon_exits_2_naming_the_prefix(
     assert result.returncode == 2
     assert "no daemon is running" in result.stderr
     assert not (tmp_path / "var" / "redis").exists()
+
+
+def test_workers_replaced_after_an_invalid_edit_start_with_the_running_config(
+    room: Newsroom, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    """With the file left invalid (SIGHUP refused it), workers recycled after each crawl start
+    from the copy of the configuration the daemon validated: none dies, the daemon runs on."""
+    path = tmp_path / "newsmon.yaml"
+    write_config(path, room, redis_url, redis_prefix, interval="1s", only=["wire-en"],
+                 scheduler={"worker_max_polls": 1})
+    log = tmp_path / "daemon.log"
+    daemon = start_newsmon("--config", str(path), "run", "--workers", "2", log=log)
+    try:
+        wait_for(lambda: "recycled" in log.read_text(), timeout=90, what="a first recycled worker")
+        path.write_text(path.read_text().replace("interval: 1s", "interval: often", 1))
+        daemon.send_signal(signal.SIGHUP)
+        wait_for(lambda: "Configuration not reloaded" in log.read_text(), timeout=30, what="the refusal")
+        mark = log.read_text().count("recycled")
+        wait_for(lambda: log.read_text().count("recycled") >= mark + 3, timeout=90,
+                 what="three more recycled workers")
+        assert daemon.poll() is None
+    finally:
+        code = stop(daemon)
+    output = log.read_text()
+    assert code == 0, output[-3000:]
+    assert " died " not in output, output[-3000:]
+    assert not list((tmp_path / "var" / "run").glob("config-*.yaml"))
