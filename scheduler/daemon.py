@@ -34,6 +34,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import redis
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from newsmon.crawler.politeness import adaptive_interval
@@ -41,6 +42,7 @@ from newsmon.scheduler.alerts import Notifier, evaluate
 from newsmon.scheduler.jobs import JobQueue
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.outage import Outage, is_outage
+from newsmon.scheduler.reload import Changes
 from newsmon.scheduler.status import failure_cause, next_poll_after_backoff, set_next_poll
 from newsmon.settings.model import Config, Source
 
@@ -76,24 +78,32 @@ class Scheduler:
         # Jitter spreads sources over time; never more than a tenth of the interval.
         return min(jitter, max(0, int(interval / 10))) if jitter else None
 
+    def _schedule(self, source: Source, next_run_time: datetime) -> None:
+        try:
+            interval = self._interval(source)
+        except redis.RedisError as exc:
+            # Redis away (a reload in an outage): the configured interval; the job adapts at
+            # its first run once Redis is back (see _adapt).
+            logger.debug("[%s] adaptive interval unknown (%s); polling every %s", source.name, exc, source.interval)
+            interval = source.interval.total_seconds()
+        self.aps.add_job(
+            self.enqueue,
+            "interval",
+            seconds=interval,
+            jitter=self._jitter(interval),
+            id=f"poll:{source.name}",
+            name=f"poll {source.name}",
+            replace_existing=True,
+            args=[source.name],
+            next_run_time=next_run_time,
+        )
+
     def start(self) -> None:
         self.queue.ensure_group()
         now = datetime.now(UTC)
         for source in self.config.sources:
-            if not source.enabled:
-                continue
-            interval = self._interval(source)
-            self.aps.add_job(
-                self.enqueue,
-                "interval",
-                seconds=interval,
-                jitter=self._jitter(interval),
-                id=f"poll:{source.name}",
-                name=f"poll {source.name}",
-                replace_existing=True,
-                args=[source.name],
-                next_run_time=now,
-            )
+            if source.enabled:
+                self._schedule(source, now)
         # Every 2s: the heartbeat is also what notices that Redis is back after an outage.
         self.aps.add_job(self.heartbeat, "interval", seconds=2, id="heartbeat", replace_existing=True,
                          next_run_time=now)
@@ -126,7 +136,33 @@ class Scheduler:
             logger.info("%d of %d sources are in back-off after failed polls, until %s%s (newsmon status "
                         "shows each)", len(ends), len(names), first, "" if first == last else f" to {last}")
 
+    def apply(self, config: Config, changes: Changes) -> None:
+        """Run ``config`` from now on (a reload): add, remove and replace the sources' jobs.
+
+        An added source is polled at once; a changed one keeps its next poll when it is sooner
+        than its new interval (its job is replaced with the new settings), else it is polled
+        at once; a removed or disabled one loses its job (its queued poll, if any, is dropped
+        by the worker that claims it).
+        """
+        self.config = config
+        self.queue = JobQueue(self.client, self.keys, config.scheduler.job_lease)
+        now = datetime.now(UTC)
+        for name in changes.removed:
+            with contextlib.suppress(JobLookupError):
+                self.aps.remove_job(f"poll:{name}")
+            self._missed.discard(name)
+        for name in changes.added:
+            self._schedule(config.source(name), now)
+        for name in changes.changed:
+            source = config.source(name)
+            job = self.aps.get_job(f"poll:{name}")
+            due = job.next_run_time if job is not None else None
+            limit = now + source.interval
+            self._schedule(source, due if due is not None and due <= limit else now)
+
     def enqueue(self, source: str) -> None:
+        if not any(s.name == source and s.enabled for s in self.config.sources):
+            return  # removed by a reload while this run was due
         if not self.outage.due():
             self._missed.add(source)  # Redis is away: queued as soon as it is back
             return
@@ -332,15 +368,44 @@ class Supervisor:
         self.redis_url = redis_url
         self.config_path = config_path
         self.slots = [_Slot(i, instance) for i in range(workers)]
+        self.instance = instance
+        #: The copy of the configuration file the workers load (see :meth:`snapshot`).
+        self.snapshot_path: Path | None = None
         self.hung_after = config.scheduler.hung_after.total_seconds()
         self.outage = Outage("the supervisor")
+
+    def snapshot(self, text: bytes | None) -> None:
+        """Keep ``text``, the configuration file as the daemon validated it, for the workers.
+
+        Workers load the copy, never the file itself: one started after the file was edited
+        but before a reload (a replacement after a crash, or after its crawl budget) gets the
+        configuration the daemon runs, valid, rather than a file that may be invalid (it would
+        die at start, again and again). The copy lives under ``data_dir/run``; the workers take
+        their data directory and Redis from the environment, so where the copy lives changes
+        none of their settings.
+        """
+        if text is None:
+            return
+        directory = self.config.data_dir / "run"
+        path = directory / f"config-{self.instance or os.getpid()}.yaml"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(".tmp")
+            temporary.write_bytes(text)
+            temporary.replace(path)
+        except OSError as exc:
+            logger.warning("Could not keep a copy of the configuration for the workers (%s); they read %s",
+                           exc, self.config_path or "the packaged example")
+            return
+        self.snapshot_path = path
 
     def _command(self, slot: _Slot) -> list[str]:
         # -P: the current directory is not put on sys.path, so a folder there (a source
         # checkout, a "newsmon/" of the user's) can never shadow the installed package.
         cmd = [sys.executable, "-P", "-m", "newsmon.scheduler.cli"]
-        if self.config_path is not None:
-            cmd += ["--config", str(self.config_path)]
+        config_path = self.snapshot_path or self.config_path
+        if config_path is not None:
+            cmd += ["--config", str(config_path)]
         # The workers log at the daemon's level and format, whichever of flag, environment or file set it.
         return [*cmd, "--log-level", self.config.log_level, "--log-format", self.config.log_format,
                 "worker", "--name", slot.name, "--supervised"]
@@ -349,10 +414,17 @@ class Supervisor:
         env = dict(os.environ, REDIS_URL=self.redis_url, NEWSMON_DATA_DIR=str(self.config.data_dir))
         # A session of its own: a Ctrl-C in the terminal reaches the supervisor only, which
         # then stops the workers in order (a second signal to a worker is a cold stop).
-        slot.process = await asyncio.create_subprocess_exec(
-            *self._command(slot), env=env, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
+        # Born with SIGHUP blocked (the mask is inherited through exec): a reload forwarded while
+        # the worker is still starting waits until its handler is in place, rather than killing
+        # it (SIGHUP's default action) or being lost. The worker unblocks it.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+        try:
+            slot.process = await asyncio.create_subprocess_exec(
+                *self._command(slot), env=env, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         slot.started = time.monotonic()
         slot.last_line = ""
         slot.relay = asyncio.ensure_future(self._relay(slot, slot.process))
@@ -451,12 +523,33 @@ class Supervisor:
             return True
         return time.time() - float(beat.split()[0]) > self.hung_after
 
+    def reload(self, config: Config, text: bytes | None = None) -> None:
+        """Take ``config`` (read from ``text``, when known) and pass the reload on: SIGHUP to
+        every running worker.
+
+        The workers stay: each reads the file again between two crawls (its crawl in flight
+        finishes with the settings it began with). A worker started later reads the new file
+        anyway. Restarting them instead would throw away their warm state (the Scrapy
+        process, the robots and DNS caches) and their crawls in flight for nothing.
+        """
+        self.config = config
+        self.hung_after = config.scheduler.hung_after.total_seconds()
+        self.snapshot(text)
+        for slot in self.slots:
+            proc = slot.process
+            if proc is not None and proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGHUP)
+
     async def stop(self, timeout: float) -> None:
         """Warm stop: SIGTERM every worker, wait, then SIGKILL the ones still running."""
         running = [s.process for s in self.slots if s.process is not None and s.process.returncode is None]
         for proc in running:
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signal.SIGTERM)
+        if self.snapshot_path is not None:
+            # The workers read it at start only; those stopping are past that.
+            self.snapshot_path.unlink(missing_ok=True)
         if not running:
             return
         await asyncio.wait([asyncio.ensure_future(p.wait()) for p in running], timeout=timeout)

@@ -151,6 +151,12 @@ class DaemonLock:
             return None
         return Holder.parse(current) or Holder(current, 0, "?")
 
+    @staticmethod
+    def current(client: redis.Redis, keys: Keys) -> Holder | None:
+        """The daemon holding the lock of ``keys``' prefix now, or None."""
+        value = client.get(keys.daemon_lock)
+        return Holder.parse(value.decode(errors="replace")) if value is not None else None
+
     def release(self) -> None:
         """Give the lock up, if it is still ours."""
         with contextlib.suppress(redis.RedisError):
@@ -190,6 +196,20 @@ class DirectoryLock:
         handle.write(f"{holder}\n")
         handle.flush()
         self._handle = handle
+
+    def current(self) -> Holder | None:
+        """The daemon holding this lock now (read without taking it), or None."""
+        try:
+            handle = open(self.path)  # noqa: SIM115 - closed below, after the probe
+        except FileNotFoundError:
+            return None
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return Holder.parse(handle.read())
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return None
 
     def release(self) -> None:
         if self._handle is not None:

@@ -27,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -108,7 +108,57 @@ def connect(url: str, *, check: bool = True, timeout: float = CONNECT_TIMEOUT) -
         except redis.ResponseError as exc:
             client.close()
             raise RedisUnavailable(f"Redis at {redact(url)} refused us: {exc}") from None
-    return client
+    if url.startswith("unix://") or not _cluster_enabled(url, timeout):
+        return client
+    client.close()
+    return _cluster_client(url, timeout, options)
+
+
+def _cluster_enabled(url: str, timeout: float) -> bool:
+    """Whether the server at ``url`` is a node of a Redis Cluster (``INFO cluster``).
+
+    A server that cannot be asked now (a supervised worker starting during an outage) counts as
+    a single server; the supervisor, which could ask it, started this worker with the same URL.
+    """
+    probe = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout,
+                                 retry=Retry(ExponentialBackoff(), 0))
+    try:
+        return bool(probe.info("cluster").get("cluster_enabled"))
+    except redis.ResponseError:  # INFO renamed or refused: not a cluster we could use anyway
+        return False
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        logger.warning("Could not ask Redis at %s whether it is a cluster node (%s); assuming a single server",
+                       redact(url), _reason(exc))
+        return False
+    finally:
+        probe.close()
+
+
+def _cluster_client(url: str, timeout: float, options: dict[str, Any]) -> redis.Redis:
+    """A :class:`redis.cluster.RedisCluster` starting from the node ``url`` names.
+
+    It learns the slot map from that node, follows MOVED and ASK redirections (refreshing the
+    map after a MOVED: a slot migration) and retries a call whose node went away. Every newsmon
+    key shares one hash tag, ``{prefix}``, so every Lua script, transaction (MULTI/EXEC pipeline)
+    and multi-key command addresses one slot, served by one master.
+    """
+    from redis.cluster import RedisCluster
+
+    parts = urlsplit(url)
+    if parts.path not in ("", "/", "/0"):
+        raise RedisUnavailable(f"Redis at {redact(url)} is a cluster node: a cluster has database 0 only, "
+                               f"not {parts.path.lstrip('/')!r}")
+    cluster = RedisCluster.from_url(
+        urlunsplit(parts._replace(path="")),
+        socket_connect_timeout=timeout,
+        socket_timeout=SOCKET_TIMEOUT,
+        health_check_interval=HEALTH_CHECK_INTERVAL,
+        client_name=client_name(),
+        **options,
+    )
+    logger.debug("Redis at %s is a cluster node: %d masters", redact(url), len(cluster.get_primaries()))
+    # RedisCluster offers the commands newsmon uses with redis.Redis's signatures.
+    return cast(redis.Redis, cluster)
 
 
 def _ping_once(url: str, timeout: float) -> None:

@@ -2,11 +2,15 @@
 
 It runs the scheduler role, the sinks and, for ``run``, the supervised worker processes
 (:mod:`newsmon.scheduler.daemon`), until a signal, holding the daemon lock
-(:mod:`newsmon.scheduler.instance`) all along. The first SIGTERM, SIGINT or SIGHUP is a warm
-stop (in-flight work finishes, bounded by ``scheduler.stop_timeout``; SIGHUP, a closed
-terminal, stops too until reloading is supported); the second is a cold stop (the workers are
-killed, the caller's teardown runs, and the process exits at once, with status 1). Every stop
-is logged.
+(:mod:`newsmon.scheduler.instance`) all along. The first SIGTERM or SIGINT is a warm stop
+(in-flight work finishes, bounded by ``scheduler.stop_timeout``); the second is a cold stop (the
+workers are killed, the caller's teardown runs, and the process exits at once, with status 1).
+Every stop is logged.
+
+SIGHUP (also sent by ``newsmon reload``) reloads the configuration
+(:mod:`newsmon.scheduler.reload`): the scheduler's jobs, the sinks and, through a SIGHUP the
+supervisor forwards, the workers take the new file; an invalid file changes nothing and every
+problem is logged. A SIGHUP during a warm stop is ignored.
 """
 
 from __future__ import annotations
@@ -25,19 +29,21 @@ from newsmon.scheduler.daemon import Scheduler, Supervisor
 from newsmon.scheduler.instance import REFRESH_EVERY, DaemonLock, exit_now
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.redis_conn import EmbeddedRedis
+from newsmon.scheduler.reload import read_source, reload_config
 from newsmon.scheduler.sinks import SinkRunner, build_sinks
+from newsmon.scheduler.sinks.base import Sink
 from newsmon.settings.model import Config
 
 logger = logging.getLogger(__name__)
 
 
-#: The signals that stop the daemon. SIGHUP (the terminal closed) will become a reload.
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+#: The signals that stop the daemon (SIGHUP reloads it instead).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 async def serve(config: Config, client: redis.Redis, keys: Keys, *, redis_url: str, workers: int,
                 config_path: Path | None, lock: DaemonLock, cold_stop: Callable[[], None] | None = None,
-                embedded: EmbeddedRedis | None = None) -> int:
+                embedded: EmbeddedRedis | None = None, reload: Callable[[], Config] | None = None) -> int:
     """Run the daemon until a signal; return its exit status.
 
     Args:
@@ -50,6 +56,8 @@ async def serve(config: Config, client: redis.Redis, keys: Keys, *, redis_url: s
         lock: the daemon lock, acquired; refreshed here while the daemon runs.
         cold_stop: the teardown to run before exiting at once on a second signal (closing Redis).
         embedded: the embedded Redis this daemon owns, restarted in place whenever it dies.
+        reload: reads and validates the configuration again, as at start; SIGHUP calls it.
+            None: SIGHUP is a warm stop, like SIGTERM.
     """
     stop = asyncio.Event()
     failures: list[str] = []
@@ -57,6 +65,11 @@ async def serve(config: Config, client: redis.Redis, keys: Keys, *, redis_url: s
     loop = asyncio.get_running_loop()
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, handler, signum)
+    reload_asked = asyncio.Event()
+    if reload is not None:
+        loop.add_signal_handler(signal.SIGHUP, reload_asked.set)
+    else:
+        loop.add_signal_handler(signal.SIGHUP, handler, signal.SIGHUP)
 
     # Its own event: the server is kept alive until the workers and sinks are done with it.
     redis_done = asyncio.Event()
@@ -64,14 +77,19 @@ async def serve(config: Config, client: redis.Redis, keys: Keys, *, redis_url: s
                    if embedded is not None and embedded.owner else None)
     scheduler = Scheduler(config, client, keys)
     supervisor: Supervisor | None = None
-    sink_task = _start_sinks(config, client, keys, stop)
+    sinks = _Sinks(client, keys, stop)
+    sinks.start(config)
     lock_task = asyncio.ensure_future(_hold(lock, stop, failures))
     scheduler.start()
+    reloader = (asyncio.ensure_future(_reload_on_signal(config, reload, asked=reload_asked, stop=stop,
+                                                        scheduler=scheduler, sinks=sinks, handler=handler))
+                if reload is not None else None)
     try:
         if workers:
             supervisor = handler.supervisor = Supervisor(
                 config, client, keys, workers=workers, redis_url=redis_url, config_path=config_path,
                 instance=lock.holder.instance)
+            supervisor.snapshot(await asyncio.to_thread(read_source, config))
             failure = await supervisor.run(stop)
             if failure:
                 failures.append(failure)
@@ -79,13 +97,13 @@ async def serve(config: Config, client: redis.Redis, keys: Keys, *, redis_url: s
             await stop.wait()
     finally:
         lock_task.cancel()
+        if reloader is not None:
+            reloader.cancel()
         scheduler.shutdown()
         if supervisor is not None:
-            await supervisor.stop(config.scheduler.stop_timeout.total_seconds())
-        if sink_task is not None:
-            stop.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(sink_task, timeout=5)
+            await supervisor.stop(scheduler.config.scheduler.stop_timeout.total_seconds())
+        stop.set()
+        await sinks.stop()
         if redis_watch is not None:
             redis_done.set()
             await redis_watch
@@ -112,9 +130,8 @@ class _Signals:
         self.count += 1
         name = signal.Signals(signum).name
         if self.count == 1:
-            why = "; reloading is not supported yet" if signum == signal.SIGHUP else ""
-            logger.info("Warm stop (%s%s): finishing in-flight work, at most %.0fs; a second signal stops at once",
-                        name, why, self.timeout)
+            logger.info("Warm stop (%s): finishing in-flight work, at most %.0fs; a second signal stops at once",
+                        name, self.timeout)
             self.stop.set()
             return
         logger.warning("Cold stop (%s): killing the workers; their jobs will be claimed again", name)
@@ -143,8 +160,71 @@ async def _hold(lock: DaemonLock, stop: asyncio.Event, failures: list[str]) -> N
             return
 
 
-def _start_sinks(config: Config, client: redis.Redis, keys: Keys, stop: asyncio.Event) -> asyncio.Task[Any] | None:
-    sinks = build_sinks(config)
-    if not sinks:
-        return None
-    return asyncio.ensure_future(SinkRunner(client, keys, sinks, config.feed).run(stop))
+async def _reload_on_signal(config: Config, load: Callable[[], Config], *, asked: asyncio.Event,
+                            stop: asyncio.Event, scheduler: Scheduler, sinks: _Sinks, handler: _Signals) -> None:
+    """Reload the configuration at each SIGHUP, until the daemon stops."""
+    while True:
+        await asked.wait()
+        asked.clear()
+        if stop.is_set():
+            logger.info("SIGHUP during a warm stop: not reloading")
+            continue
+        logger.info("SIGHUP: reloading the configuration from %s", config.path or "the packaged example")
+        before = await asyncio.to_thread(read_source, config)
+        result = await asyncio.to_thread(reload_config, config, load)
+        if result is None:
+            continue
+        new, changes = result
+        text = await asyncio.to_thread(read_source, new)
+        if text != before:
+            # The workers load a copy of exactly what was validated: not knowing which it was,
+            # keep everything as it was.
+            logger.warning("The configuration file changed while it was being read: not reloaded; "
+                           "send SIGHUP again")
+            continue
+        scheduler.apply(new, changes)  # no Redis call fails it: see Scheduler._schedule
+        if handler.supervisor is not None:
+            handler.supervisor.reload(new, text)
+        handler.timeout = new.scheduler.stop_timeout.total_seconds()
+        if new.sinks != config.sinks or new.feed != config.feed:
+            await sinks.restart(new)
+        config = new
+        logger.info("Configuration reloaded: %s", changes.describe())
+
+
+class _Sinks:
+    """The sink runner's task, restarted with new sinks on a reload."""
+
+    def __init__(self, client: redis.Redis, keys: Keys, stop: asyncio.Event) -> None:
+        self.client = client
+        self.keys = keys
+        self.daemon_stop = stop
+        self.halt = asyncio.Event()
+        self.task: asyncio.Task[Any] | None = None
+
+    def start(self, config: Config, sinks: list[Sink] | None = None) -> None:
+        sinks = build_sinks(config) if sinks is None else sinks
+        if not sinks:
+            return
+        self.halt = asyncio.Event()
+        self.task = asyncio.ensure_future(SinkRunner(self.client, self.keys, sinks, config.feed).run(self.halt))
+
+    async def stop(self) -> None:
+        """Stop delivering: the chunk in hand is finished (at most 5s)."""
+        if self.task is None:
+            return
+        self.halt.set()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(self.task, timeout=5)
+        self.task = None
+
+    async def restart(self, config: Config) -> None:
+        """Deliver to the sinks of ``config`` from now on; the running ones stay if those cannot be built."""
+        try:
+            sinks = build_sinks(config)
+        except ValueError as exc:
+            logger.error("Sinks not reloaded: %s; the running sinks stay", exc)
+            return
+        await self.stop()
+        if not self.daemon_stop.is_set():
+            self.start(config, sinks)

@@ -15,6 +15,11 @@ Stopping: the first SIGTERM, SIGINT or SIGHUP (a closed terminal) is a warm stop
 flight finishes, bounded by ``scheduler.stop_timeout``, after which it is stopped and its jobs
 left for another worker); the second is a cold stop (the caller's teardown, then exit at once;
 the jobs are claimed again after their lease).
+
+Reloading: a worker given a ``reload`` function (a supervised one: its supervisor forwards the
+daemon's SIGHUP) takes SIGHUP as "read the configuration again" instead: it does so between
+two crawls (see :mod:`newsmon.scheduler.reload`). It also reads it again before dropping a job
+for a source it does not know, which a reload may have just added.
 """
 
 from __future__ import annotations
@@ -68,8 +73,11 @@ class Worker:
         burst: bool = False,
         supervised: bool = False,
         cold_stop: Callable[[], None] | None = None,
+        reload: Callable[[], Config] | None = None,
     ) -> None:
         self.config = config
+        self.reload = reload  # reads the configuration again; SIGHUP then reloads instead of stopping
+        self._reload_requested = False
         self.client = client
         self.keys = keys
         self.name = name or default_name()
@@ -99,10 +107,34 @@ class Worker:
                            self.name, signal.Signals(signum).name)
             exit_now(self.cold_stop, 1)
 
+    def _on_reload_signal(self) -> None:
+        logger.info("Worker %s: SIGHUP; reading the configuration again after the crawl in flight", self.name)
+        self._reload_requested = True
+
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            loop.add_signal_handler(signum, self._on_signal, signum)
+            if signum == signal.SIGHUP and self.reload is not None:
+                loop.add_signal_handler(signum, self._on_reload_signal)
+            else:
+                loop.add_signal_handler(signum, self._on_signal, signum)
+        # The supervisor starts its workers with SIGHUP blocked (a reload sent during start-up
+        # waits for this handler); a SIGHUP pending since is delivered now.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
+
+    def _apply_reload(self) -> None:
+        """Read the configuration again; keep the running one if the new one is invalid."""
+        from newsmon.scheduler.reload import reload_config
+
+        self._reload_requested = False
+        if self.reload is None:
+            return
+        result = reload_config(self.config, self.reload, who=f"worker {self.name}")
+        if result is None:
+            return
+        self.config, changes = result
+        (logger.info if changes else logger.debug)("Worker %s: configuration reloaded (%s)",
+                                                   self.name, changes.describe())
 
     # -- main loop -------------------------------------------------------------------------
     async def run(self) -> int:
@@ -116,8 +148,12 @@ class Worker:
         try:
             while not self.stopping.is_set():
                 try:
+                    if self._reload_requested:
+                        self._apply_reload()
                     jobs = await asyncio.to_thread(self.queue.claim, self.name, self.batch, 1000)
                     self.outage.ok()
+                    if self._reload_requested:
+                        self._apply_reload()
                     if not jobs:
                         if self.burst:
                             break
@@ -175,6 +211,11 @@ class Worker:
     async def _serve(self, jobs: list[Job]) -> None:
         known = [j for j in jobs if j.source in {s.name for s in self.config.sources}]
         unknown = [j for j in jobs if j not in known]
+        if unknown and self.reload is not None:
+            # A reload may have added the source before its SIGHUP reached this worker.
+            self._apply_reload()
+            known = [j for j in jobs if j.source in {s.name for s in self.config.sources}]
+            unknown = [j for j in jobs if j not in known]
         if unknown:
             logger.warning("Dropping poll jobs for sources not in this worker's config: %s",
                            ", ".join(sorted({j.source for j in unknown})))

@@ -31,7 +31,10 @@ def _children(pid: int) -> list[int]:
     """The direct child processes of ``pid`` (Linux /proc)."""
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
+        try:
+            text = (task / "children").read_text().split()
+        except OSError:  # the thread ended while we looked
+            continue
         found += [int(p) for p in text]
     return found
 

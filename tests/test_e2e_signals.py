@@ -1,5 +1,6 @@
 """Signals and the one-daemon rule over real processes: `newsmon crawl` and `newsmon run`
-stopped by SIGINT, SIGTERM and SIGHUP, and a second daemon on one installation."""
+stopped by SIGINT and SIGTERM (SIGHUP reloads `run`: tests/test_e2e_reload.py), `newsmon worker`
+alone stopped by SIGHUP, and a second daemon on one installation."""
 
 from __future__ import annotations
 
@@ -164,31 +165,6 @@ def test_second_sigint_stops_crawl_at_once_with_one_line(
     published = _stream(tmp_path, Keys(redis_prefix))
     assert published
     assert max(published.values()) == 1
-
-
-def test_sighup_stops_run_warmly_with_a_log_line_and_its_children(
-    room: Newsroom, redis_prefix: str, tmp_path: Path
-) -> None:
-    """SIGHUP to `newsmon run` (a closed terminal) is a logged warm stop: exit 0, its workers
-    and its embedded Redis gone."""
-    config = _embedded_config(tmp_path, room, redis_prefix, interval="1h")
-    log = tmp_path / "daemon.log"
-    daemon = start_newsmon("--config", str(config), "run", "--workers", "2", log=log)
-    try:
-        workers = wait_for(lambda: len(_children(daemon.pid)) == 2 and _children(daemon.pid), timeout=30,
-                           what="two workers")
-        wait_for(lambda: "Polled" in log.read_text(), timeout=EXIT_TIMEOUT, what="the first poll")
-        daemon.send_signal(signal.SIGHUP)
-        code = daemon.wait(timeout=EXIT_TIMEOUT)
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-    output = log.read_text()
-    assert code == 0, output[-3000:]
-    assert "Warm stop (SIGHUP" in output
-    assert "Traceback" not in output
-    wait_for(lambda: not any(_alive(pid) for pid in workers), timeout=10, what="the workers to be gone")
-    assert _redis_servers(tmp_path / "var" / "redis") == []
 
 
 def test_second_signal_stops_run_at_once_with_its_children(

@@ -7,7 +7,7 @@ when a signal stopped ``crawl`` (130 for SIGINT, 143 for SIGTERM; ``feed read`` 
 daemons exit 0 after a warm stop.
 
 One module per verb group, each with a ``register(verbs, common)`` that adds its sub-commands
-and their handlers: :mod:`.daemon` (run, scheduler, worker), :mod:`.crawl`, :mod:`.extract`,
+and their handlers: :mod:`.daemon` (run, scheduler, worker), :mod:`.reload`, :mod:`.crawl`, :mod:`.extract`,
 :mod:`.status` (status, check), :mod:`.config` (sources list, config check), :mod:`.feed`
 (feed read, feed groups) and :mod:`.topic` (topic test, why, replay). :mod:`.common` holds what they share.
 """
@@ -49,7 +49,7 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     # The verb modules are imported here, not at the top: ``python -m newsmon.scheduler.cli.feed``
     # imports this package first, and must find its own module not yet imported.
-    from newsmon.scheduler.cli import config, crawl, daemon, extract, feed, status, topic
+    from newsmon.scheduler.cli import config, crawl, daemon, extract, feed, reload, status, topic
 
     common = Parser(add_help=False)
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the version and exit")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     # In this order in ``newsmon --help``.
-    for module in (daemon, crawl, extract, status, config, feed, topic):
+    for module in (daemon, reload, crawl, extract, status, config, feed, topic):
         module.register(verbs, common)
     return parser
 

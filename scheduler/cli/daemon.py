@@ -97,7 +97,8 @@ def _serve(args: argparse.Namespace, config: Config, *, workers: int) -> int:
                 with _metrics(config, session):
                     return asyncio.run(serve(config, session.client, session.keys, redis_url=session.url,
                                              workers=workers, config_path=config_path, lock=lock,
-                                             cold_stop=session.close, embedded=session.embedded))
+                                             cold_stop=session.close, embedded=session.embedded,
+                                             reload=lambda: _settings(args)))
             finally:
                 lock.release()
     finally:
@@ -112,8 +113,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     config = _settings(args)
     # A supervised worker that finds Redis away waits for it (its supervisor keeps running).
     with redis_session(config, check=not args.supervised) as session:
+        # Supervised, SIGHUP is the daemon's reload passed on; alone, it is a warm stop (a closed terminal).
         worker = Worker(config, session.client, session.keys, name=args.name, burst=args.burst,
-                        supervised=args.supervised, cold_stop=session.close)
+                        supervised=args.supervised, cold_stop=session.close,
+                        reload=(lambda: _settings(args)) if args.supervised else None)
 
         async def main() -> int:
             worker.install_signal_handlers()
