@@ -63,7 +63,7 @@ def test_top_level_help_lists_the_environment() -> None:
 
 
 @pytest.mark.parametrize(("argv", "choices"), [
-    ((), "run, scheduler, worker, crawl"),
+    ((), "run, scheduler, worker, reload, crawl"),
     (("feed",), "read, groups, dead"),
     (("sources",), "list"),
     (("config",), "check"),

@@ -37,12 +37,12 @@ def register(verbs: Verbs, common: argparse.ArgumentParser) -> None:
     p = sources.add_parser("check", parents=[common],
                            help="fetch a source's feeds and sitemaps once and show what a poll would fetch; "
                                 "writes nothing")
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help="the configured source to check")
     p.add_argument("--limit", type=int, default=20, help="articles to list (default 20)")
     p.set_defaults(func=cmd_sources_check)
     p = sources.add_parser("import", parents=[common],
                            help="append the subscriptions of an OPML file to the configuration file")
-    p.add_argument("file", metavar="FILE.opml")
+    p.add_argument("file", metavar="FILE.opml", help="the OPML file to read (outlines with an xmlUrl)")
     p.add_argument("--interval", help='poll interval of the new sources, e.g. "15m"')
     p.add_argument("--dry-run", action="store_true", help="print the entries, do not write them")
     p.set_defaults(func=cmd_sources_import)
