@@ -45,6 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_AEB = REPO.parent / "shared" / "corpora" / "scrapinghub-aeb"
 DEFAULT_SHARED_BENCH = REPO.parent / "shared" / "bench"
 EXTRACTORS = ("newsmon", "trafilatura_default", "trafilatura_fast_recall")
+READABILITY_URL = "http://fakehost/test/page.html"
 _BLOCK_TAGS = frozenset(
     "p div h1 h2 h3 h4 h5 h6 li ul ol blockquote pre table tr td th br figcaption figure section article dd dt".split()
 )
@@ -127,7 +128,8 @@ def readability_pages(root: Path) -> list[Page]:
             continue
         metadata = json.loads(source.read(f"{base}/expected-metadata.json") or "{}")
         text = html_text(expected)
-        pages.append(Page("readability", name, "", html, text, page_language(metadata.get("lang"), html, text)))
+        # the address Readability's own test runner gives every page (an empty one reads as a home page)
+        pages.append(Page("readability", name, READABILITY_URL, html, text, page_language(metadata.get("lang"), html, text)))
     return pages
 
 

@@ -21,7 +21,7 @@ from lxml.html import HtmlElement
 
 from newsmon.crawler.dates import to_utc
 from newsmon.crawler.extraction import fields
-from newsmon.crawler.extraction.adapter import body_text, trafilatura_body
+from newsmon.crawler.extraction.adapter import DEFAULTS, FAST_RECALL, body_text, trafilatura_body
 from newsmon.crawler.extraction.body import PageIndex, clean_body, keep_embedded_posts
 from newsmon.crawler.extraction.dates import page_dates
 from newsmon.crawler.extraction.decoding import parse_html
@@ -36,6 +36,7 @@ from newsmon.settings.model import ExtractionSettings, SelectorOverrides
 logger = logging.getLogger(__name__)
 
 MAX_TAGS = 50
+JSONLD_BODY_RATIO = 2.0  # a JSON-LD articleBody this many times longer than the extracted text wins
 _DEFAULT_SETTINGS = ExtractionSettings()
 
 
@@ -148,7 +149,32 @@ def _body(
         if text:
             return text, "selector", BodyStats()
     keep_embedded_posts(tree)
-    body, comments = trafilatura_body(tree, url, comments=settings.comments)
+    text, stats = _trafilatura_text(tree, url, page, settings, FAST_RECALL)
+    jsonld_body = meta.article_body or ""
+    if _failed(text, jsonld_body, settings):
+        # fast mode can pick a caption or a fragment as the container: the library defaults
+        # compare it with readability/jusText; keep whichever run found more text
+        retry, retry_stats = _trafilatura_text(tree, url, page, settings, DEFAULTS)
+        if len(retry) > len(text):
+            text, stats = retry, retry_stats
+    if len(jsonld_body) > len(text) and (
+        len(text) < settings.min_text_length or len(jsonld_body) > JSONLD_BODY_RATIO * len(text)
+    ):
+        # trafilatura failed, or found far less than the JSON-LD articleBody (a script-rendered page)
+        return jsonld_body, "jsonld", stats
+    return text, "trafilatura", stats
+
+
+def _failed(text: str, jsonld_body: str, settings: ExtractionSettings) -> bool:
+    """Whether a trafilatura run looks failed: too short, or far shorter than the JSON-LD body."""
+    return len(text) < settings.min_text_length or len(jsonld_body) > JSONLD_BODY_RATIO * len(text)
+
+
+def _trafilatura_text(
+    tree: HtmlElement, url: str, page: PageIndex, settings: ExtractionSettings, mode: str
+) -> tuple[str, BodyStats]:
+    """One trafilatura run in ``mode``, cleaned up, with comments when the settings ask for them."""
+    body, comments = trafilatura_body(tree, url, comments=settings.comments, mode=mode)
     stats = body_stats(body, page)
     text = ""
     if body is not None:
@@ -156,7 +182,4 @@ def _body(
         text = body_text(body)
     if text and comments is not None and len(comments):
         text = f"{text}\n{body_text(comments)}".strip()
-    if len(text) < settings.min_text_length and meta.article_body and len(meta.article_body) > len(text):
-        # trafilatura failed or found less than the JSON-LD articleBody of a script-rendered page
-        return meta.article_body, "jsonld", stats
-    return text, "trafilatura", stats
+    return text, stats
