@@ -16,7 +16,6 @@ from newsmon.crawler.extraction.body import (
     drop_date_lines,
     drop_leading_title,
     drop_link_lists,
-    drop_standfirst_heading,
     drop_teaser_links,
     drop_trailing_headings,
     is_date_line,
@@ -64,19 +63,12 @@ def test_title_later_in_body_is_kept() -> None:
     assert len(out) == 3
 
 
-def test_standfirst_heading_is_dropped() -> None:
-    """A heading that repeats the page description near the top is removed."""
+def test_standfirst_heading_stays_in_the_text() -> None:
+    """A heading that repeats the description stays: the standfirst opens ``text`` (see README)."""
     description = "The span links the mill district to the station and cuts a commute by a third."
     out = body(f"<head>{description}</head><p>{LONG}</p>")
-    drop_standfirst_heading(out, page(descriptions=(description,)))
-    assert texts(out) == [LONG.strip()]
-
-
-def test_lead_paragraph_equal_to_description_is_kept() -> None:
-    """A paragraph equal to the description is the lead paragraph and stays."""
-    out = body(f"<p>{LONG}</p><p>More text.</p>")
-    drop_standfirst_heading(out, page(descriptions=(LONG,)))
-    assert len(out) == 2
+    clean_body(out, page(descriptions=(description,)))
+    assert texts(out) == [description, LONG.strip()]
 
 
 @pytest.mark.parametrize(
@@ -146,16 +138,32 @@ def test_trailing_headings_are_dropped() -> None:
     assert texts(out) == [LONG.strip(), "Inner heading", LONG.strip()]
 
 
-def test_teaser_links_are_dropped() -> None:
-    """A paragraph that is one link of four or more words is removed; shorter links and prose with links stay."""
+def test_teaser_links_after_the_story_are_dropped() -> None:
+    """A paragraph that is one link of four or more words is removed after the last prose paragraph."""
     html = """<a href="/1">Station car park to close for resurfacing</a> <a href="/2">Car parks</a>
     <p>The <a href="/3">council said</a> the work would take a month.</p>"""
     out = body(
-        "<p>Station car park to close for resurfacing</p><p>Car parks</p>"
         "<p>The council said the work would take a month.</p>"
+        "<p>Station car park to close for resurfacing</p><p>Car parks</p>"
     )
     drop_teaser_links(out, page(html))
-    assert texts(out) == ["Car parks", "The council said the work would take a month."]
+    assert texts(out) == ["The council said the work would take a month.", "Car parks"]
+
+
+def test_inline_teaser_link_between_paragraphs_stays() -> None:
+    """A linked headline between two paragraphs of the story is part of the story and stays."""
+    html = '<a href="/1">Station car park to close for resurfacing</a>'
+    out = body(f"<p>{LONG}</p><p>Station car park to close for resurfacing</p><p>{LONG}</p>")
+    drop_teaser_links(out, page(html))
+    assert len(out) == 3
+
+
+def test_teaser_links_without_spaces_are_counted_by_characters() -> None:
+    """A Chinese or Japanese linked headline, written without spaces, counts as a teaser."""
+    headline = "市立図書館が冬の開館時間を延長"
+    out = body(f"<p>{LONG}</p><p>{headline}</p>")
+    drop_teaser_links(out, page(f'<a href="/1">{headline}</a>'))
+    assert texts(out) == [LONG.strip()]
 
 
 def test_link_lists_are_dropped() -> None:
