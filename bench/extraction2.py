@@ -64,6 +64,7 @@ class Page:
     html: str
     expected: str
     language: str
+    authors: tuple[str, ...] | None = None  # the annotation's author names, when it has any
 
 
 class Source:
@@ -133,8 +134,11 @@ def readability_pages(root: Path) -> list[Page]:
             continue
         metadata = json.loads(source.read(f"{base}/expected-metadata.json") or "{}")
         text = html_text(expected)
+        byline = metadata.get("byline")
         # the address Readability's own test runner gives every page (an empty one reads as a home page)
-        pages.append(Page("readability", name, READABILITY_URL, html, text, page_language(metadata.get("lang"), html, text)))
+        language = page_language(metadata.get("lang"), html, text)
+        authors = tuple(split_names(byline)) if byline else None
+        pages.append(Page("readability", name, READABILITY_URL, html, text, language, authors))
     return pages
 
 
@@ -149,7 +153,9 @@ def newspaper_pages(root: Path) -> list[Page]:
         metadata = json.loads(source.read(f"tests/data/metadata/{stem}.json") or "{}")
         url = metadata.get("url") or READABILITY_URL  # an empty address would read as a home page
         declared = metadata.get("language") or metadata.get("meta_lang")
-        pages.append(Page("newspaper", stem, url, html, expected, page_language(declared, html, expected)))
+        names = metadata.get("authors")
+        authors = tuple(names) if isinstance(names, list) and names else None
+        pages.append(Page("newspaper", stem, url, html, expected, page_language(declared, html, expected), authors))
     return pages
 
 
@@ -164,7 +170,13 @@ def aeb_pages(corpus: Path) -> list[Page]:
     return pages
 
 
-def newsmon_texts(pages: list[Page], without: list[str]) -> dict[str, str]:
+def split_names(byline: str) -> list[str]:
+    from newsmon.crawler.extraction.jsonld import split_authors
+
+    return split_authors(byline)
+
+
+def newsmon_texts(pages: list[Page], without: list[str], authors: dict[str, tuple[str, ...]]) -> dict[str, str]:
     from newsmon.crawler.extraction import NotAnArticle, article, body, extract
 
     if without:
@@ -177,7 +189,9 @@ def newsmon_texts(pages: list[Page], without: list[str]) -> dict[str, str]:
     texts = {}
     for page in pages:
         try:
-            texts[f"{page.corpus}/{page.page_id}"] = extract(page.html, page.url, now=now).text
+            found = extract(page.html, page.url, now=now)
+            texts[f"{page.corpus}/{page.page_id}"] = found.text
+            authors[f"{page.corpus}/{page.page_id}"] = found.authors
         except NotAnArticle:
             texts[f"{page.corpus}/{page.page_id}"] = ""
     return texts
@@ -237,8 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.newspaper:
         pages += newspaper_pages(args.newspaper)
 
+    found_authors: dict[str, tuple[str, ...]] = {}
     predictions = {
-        "newsmon": newsmon_texts(pages, args.without),
+        "newsmon": newsmon_texts(pages, args.without, found_authors),
         "trafilatura_default": trafilatura_texts(pages, "default", args.out),
         "trafilatura_fast_recall": trafilatura_texts(pages, "fast_recall", args.out),
     }
@@ -268,6 +283,14 @@ def main(argv: list[str] | None = None) -> int:
             f"| {group:20s} | {len(members):5d} | {f1['newsmon']:.4f}  | {f1['trafilatura_default']:.4f}        "
             f"| {f1['trafilatura_fast_recall']:.4f}            | {f1['newsmon'] - best:+.4f}              |"
         )
+    for corpus in ("readability", "newspaper"):
+        annotated = [p for p in pages if p.corpus == corpus and p.authors]
+        same = sum(
+            {n.casefold() for n in found_authors.get(f"{p.corpus}/{p.page_id}", ())}
+            == {n.casefold() for n in p.authors or ()}
+            for p in annotated
+        )
+        print(f"authors {corpus}: {same}/{len(annotated)} annotated pages give exactly the annotated names")
     if args.worst:
         gaps = sorted(
             (max(per_page[n][k] for n in EXTRACTORS[1:]) - per_page["newsmon"][k], k) for k in per_page["newsmon"]

@@ -487,3 +487,29 @@ def test_short_windows_1252_page_with_curly_quotes_is_not_read_as_a_baltic_code_
 
     page = "<html><body><p>La crème du café naïf \u2019était\u2019 servie \u2014 très chaude.</p></body></html>"
     assert decode_html(page.encode("cp1252")) == page
+
+
+def test_visible_byline_when_markup_names_no_author() -> None:
+    """Without author markup, the names in the visible byline are the authors."""
+    body = f'<p class="story-byline">By Mara Quillon and Tobias Renk</p><div>{PARAGRAPHS}</div>'
+    assert run(simple_page(body=body)).authors == ("Mara Quillon", "Tobias Renk")
+
+
+def test_visible_byline_beats_a_publisher_named_as_author() -> None:
+    """A JSON-LD author equal to the publisher gives way to the person named in the byline."""
+    node = {
+        "@type": "NewsArticle",
+        "headline": "Bridge opens",
+        "author": {"@type": "Organization", "name": "The Courier"},
+        "publisher": {"@type": "Organization", "name": "The Courier"},
+    }
+    head = f'<script type="application/ld+json">{json.dumps(node)}</script>'
+    body = f'<span class="author-name">Mara Quillon</span><div>{PARAGRAPHS}</div>'
+    assert run(simple_page(head=head, body=body)).authors == ("Mara Quillon",)
+
+
+def test_publisher_author_kept_without_a_visible_byline() -> None:
+    """A publisher named as author stays when the page shows no byline."""
+    node = {"@type": "NewsArticle", "headline": "Bridge opens", "author": {"@type": "Organization", "name": "Courier"}}
+    head = f'<script type="application/ld+json">{json.dumps(node)}</script><meta property="og:site_name" content="Courier">'
+    assert run(simple_page(head=head)).authors == ("Courier",)
