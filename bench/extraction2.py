@@ -16,8 +16,9 @@ benchmark runs::
 ``git show``). Expected texts: Readability's ``expected.html`` as text, newspaper4k's ``txt/``
 files. The Readability and newspaper4k fixtures without an address get Readability's test-runner
 URL (an empty one reads as a home page). ``second>=250ch`` leaves out the pages whose expected text
-is shorter than newsmon's minimum article length. Languages: the expected metadata's ``lang``/``language``, else the page's ``<html lang>``,
-else newsmon's detector on the expected text.
+is shorter than newsmon's minimum article length. Languages: the expected metadata's
+``lang``/``language``, else the page's ``<html lang>``, else newsmon's detector on the expected text
+(``?`` when it cannot tell: the Readability fixtures in Lorem ipsum).
 
 Extractors: newsmon (:func:`~newsmon.crawler.extraction.extract`), trafilatura with library
 defaults, and trafilatura in the mode newsmon starts with (``fast`` + ``favor_recall``, tables).
@@ -52,7 +53,11 @@ ARTICLE_MIN_CHARS = 250
 EXTRACTORS = ("newsmon", "trafilatura_default", "trafilatura_fast_recall")
 READABILITY_URL = "http://fakehost/test/page.html"  # the address Readability's test runner uses
 _BLOCK_TAGS = frozenset(
-    "p div h1 h2 h3 h4 h5 h6 li ul ol blockquote pre table tr td th br figcaption figure section article dd dt".split()
+    (
+        *("p", "div", "li", "ul", "ol", "dd", "dt", "blockquote", "pre", "br"),
+        *("h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "td", "th"),
+        *("figcaption", "figure", "section", "article"),
+    )
 )
 
 

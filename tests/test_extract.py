@@ -511,5 +511,8 @@ def test_visible_byline_beats_a_publisher_named_as_author() -> None:
 def test_publisher_author_kept_without_a_visible_byline() -> None:
     """A publisher named as author stays when the page shows no byline."""
     node = {"@type": "NewsArticle", "headline": "Bridge opens", "author": {"@type": "Organization", "name": "Courier"}}
-    head = f'<script type="application/ld+json">{json.dumps(node)}</script><meta property="og:site_name" content="Courier">'
+    head = (
+        f'<script type="application/ld+json">{json.dumps(node)}</script>'
+        '<meta property="og:site_name" content="Courier">'
+    )
     assert run(simple_page(head=head)).authors == ("Courier",)
