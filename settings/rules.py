@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsmon.settings.durations import format_duration
 from newsmon.settings.model import (
@@ -176,6 +177,15 @@ def _language(value: str) -> str | None:
     return f'expected a two-letter ISO 639-1 code like "en" or "fr", got {quote(value)}'
 
 
+def _timezone(value: str) -> str | None:
+    # Settings import no crawler code, so the zone database is asked here directly.
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f'expected an IANA time zone name like "Europe/Paris" or "America/New_York", got {quote(value)}'
+    return None
+
+
 def log_level(value: str) -> str | None:
     """A logging level name, in any case."""
     return None if value.upper() in _LOG_LEVELS else f"expected one of {', '.join(_LOG_LEVELS)}, got {quote(value)}"
@@ -316,6 +326,7 @@ RULES: dict[tuple[type, str], Rule] = {
     (Source, "pages"): _http_url,
     (Source, "home"): _http_url,
     (Source, "language"): _language,
+    (Source, "timezone"): _timezone,
     (Source, "allow"): _regex,
     (Source, "deny"): _regex,
     (SelectorOverrides, "body"): _selector,

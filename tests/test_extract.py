@@ -516,3 +516,22 @@ def test_publisher_author_kept_without_a_visible_byline() -> None:
         '<meta property="og:site_name" content="Courier">'
     )
     assert run(simple_page(head=head)).authors == ("Courier",)
+
+
+def test_naive_jsonld_time_takes_the_meta_offset_end_to_end() -> None:
+    """A page whose JSON-LD time is naive and whose OpenGraph time has an offset publishes the true instant."""
+    node = {"@type": "NewsArticle", "headline": "Bridge opens", "datePublished": "2024-03-14T09:30:00"}
+    head = (
+        f'<script type="application/ld+json">{json.dumps(node)}</script>'
+        '<meta property="article:published_time" content="2024-03-14T09:30:00+01:00">'
+    )
+    article = run(simple_page(head=head))
+    assert (article.published, article.published_from) == (datetime(2024, 3, 14, 8, 30, tzinfo=UTC), "jsonld")
+
+
+def test_source_timezone_localizes_a_naive_time_end_to_end() -> None:
+    """The source's timezone setting localizes a naive page time when nothing on the page shows an offset."""
+    node = {"@type": "NewsArticle", "headline": "Bridge opens", "datePublished": "2024-03-14T09:30:00"}
+    head = f'<script type="application/ld+json">{json.dumps(node)}</script>'
+    article = extract(simple_page(head=head), EN_URL, now=NOW, timezone="America/New_York")
+    assert article.published == datetime(2024, 3, 14, 13, 30, tzinfo=UTC)

@@ -8,7 +8,7 @@ per-source selectors, JSON-LD, OpenGraph, other meta tags, microdata and ``<time
 entry, the URL, and trafilatura's date finder (htmldate) as a last resort
 (:mod:`~newsmon.crawler.extraction.fields`, :mod:`~newsmon.crawler.extraction.dates`). Every value
 records where it came from when that matters to users (``published_from``, ``body_from``). Dates
-are aware UTC; a date without an offset is taken as UTC.
+are aware UTC; a time without an offset borrows one from the page or the source's time zone.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ def extract(
     entry: Entry | None = None,
     *,
     language_hint: str | None = None,
+    timezone: str | None = None,
     selectors: SelectorOverrides | None = None,
     settings: ExtractionSettings = _DEFAULT_SETTINGS,
     now: datetime | None = None,
@@ -91,6 +92,8 @@ def extract(
         url: the page URL, used for relative links and the URL date.
         entry: the feed or sitemap item that led to the page; fills gaps in the markup.
         language_hint: the source's configured language, the weakest declaration.
+        timezone: the source's IANA time zone, for times of day the page gives without an offset
+            (when no other date on the page shows the offset).
         selectors: per-source overrides, used in preference to generic extraction when they match.
         settings: extraction settings (comments, minimum text length).
         now: the reference time for rejecting future dates (default: the current time).
@@ -114,7 +117,9 @@ def extract(
         raise NotAnArticle(rejection.reason, rejection.detail)
 
     selected_title = fields.selected_title(tree, selectors)
-    published, modified = page_dates(tree, meta, entry, selectors=selectors, url=url, now=now)
+    published, modified = page_dates(
+        tree, meta, entry, selectors=selectors, url=url, now=now, timezone=timezone
+    )
     return Article(
         title=fields.title(meta, entry, selected_title, url),
         text=text,
