@@ -84,17 +84,18 @@ def test_english_article_metadata() -> None:
 
 
 def test_english_article_text_is_the_story_only() -> None:
-    """The body keeps the paragraphs and the embedded tweet, and drops headline, byline, promos, links, footer."""
+    """The body keeps paragraphs, tweet and inline cross-link; drops headline, byline, promos, trailing links."""
     text = run(load("en_article.html"), EN_URL).text
+    assert "Read more: Council approves new bus lanes on the ring road" in text
     assert text.startswith("The long-promised bicycle bridge")
     assert text.rstrip().endswith("before the autumn.")
     assert "Smooth, quiet and not a single lorry in sight." in text
-    for junk in ("Read more:", "Station car park", "All rights reserved", "By Mara Quillon", "six years of delays"):
+    for junk in ("Station car park", "All rights reserved", "By Mara Quillon", "six years of delays"):
         assert junk not in text
 
 
 def test_french_article() -> None:
-    """The French test page: OpenGraph date first, French cues removed, language and tags read."""
+    """The French test page: OpenGraph date first, the advertising label removed, language and tags read."""
     article = run(load("fr_article.html"), FR_URL)
     assert article.title == "Le marché couvert de Saint-Aubrac rouvre ses portes"
     assert article.published == datetime(2023, 10, 7, 4, 15, tzinfo=UTC)
@@ -104,7 +105,7 @@ def test_french_article() -> None:
     assert article.canonical_url == FR_URL
     assert article.tags == ("marché", "patrimoine", "commerce")
     assert article.text.startswith("Après dix-huit mois de travaux")
-    assert "Lire aussi" not in article.text
+    assert "Lire aussi : La foire aux bestiaux revient au printemps" in article.text  # inline, kept
     assert "Publicité" not in article.text
 
 

@@ -16,6 +16,7 @@ from newsmon.crawler.extraction.body import (
     drop_date_lines,
     drop_leading_title,
     drop_link_lists,
+    drop_marked_furniture,
     drop_teaser_links,
     drop_trailing_headings,
     is_date_line,
@@ -87,10 +88,26 @@ def test_standfirst_heading_stays_in_the_text() -> None:
     ],
 )
 def test_boilerplate_lines_are_dropped(line: str) -> None:
-    """Promotion, subscription, social and credit lines in English and French are removed."""
-    out = body(f"<p>{LONG}</p><p>{line}</p><p>{LONG}</p>")
+    """Promotion, subscription, social and credit lines in English and French after the story are removed."""
+    out = body(f"<p>{LONG}</p><p>{LONG}</p><p>{line}</p>")
     drop_boilerplate_lines(out, page())
     assert line not in texts(out)
+    assert len(out) == 2
+
+
+def test_cross_link_between_paragraphs_stays() -> None:
+    """A "Read more:" line between two paragraphs of the story is kept, as other annotations keep it."""
+    line = "Read more: Council approves new bus lanes on the ring road"
+    out = body(f"<p>{LONG}</p><p>{line}</p><p>{LONG}</p>")
+    drop_boilerplate_lines(out, page())
+    assert line in texts(out)
+
+
+@pytest.mark.parametrize("line", ["Advertisement", "Copyright 2024 The Courier. All rights reserved."])
+def test_labels_and_credit_lines_go_anywhere(line: str) -> None:
+    """An advertising label or a credit line is removed even between paragraphs of the story."""
+    out = body(f"<p>{LONG}</p><p>{line}</p><p>{LONG}</p>")
+    drop_boilerplate_lines(out, page())
     assert len(out) == 2
 
 
@@ -250,3 +267,22 @@ def test_embedded_tweet_wrappers_lose_their_class() -> None:
     assert "class" not in wrapper.attrib
     assert "id" not in wrapper.attrib
     assert tree.xpath("//article")[0].get("class") == "story"
+
+
+@pytest.mark.parametrize("marks", ['class="share-tools"', 'id="newsletter-box"', 'class="c-promo__text"'])
+def test_lines_in_marked_furniture_are_dropped(marks: str) -> None:
+    """A short line whose page container's class or id says share, newsletter or promo is removed, in any language."""
+    line = "分享到微信 Partager sur les réseaux"
+    html = f"<article><div class='story'><p>{LONG}</p><div {marks}><span>{line}</span></div></div></article>"
+    out = body(f"<p>{LONG}</p><p>{line}</p>")
+    drop_marked_furniture(out, page(html))
+    assert texts(out) == [LONG.strip()]
+
+
+def test_short_paragraph_in_the_story_container_stays() -> None:
+    """A short paragraph whose only marked ancestor is the story's large container is kept."""
+    line = "The council will vote on Monday."
+    html = f"<div class='post-meta-wrapper'><p>{LONG}</p><p>{line}</p><p>{LONG}</p></div>"
+    out = body(f"<p>{LONG}</p><p>{line}</p><p>{LONG}</p>")
+    drop_marked_furniture(out, page(html))
+    assert line in texts(out)
