@@ -17,6 +17,7 @@ from newsmon.crawler.extraction.body import (
     drop_leading_title,
     drop_link_lists,
     drop_marked_furniture,
+    drop_outside_story,
     drop_teaser_links,
     drop_trailing_headings,
     is_date_line,
@@ -286,3 +287,23 @@ def test_short_paragraph_in_the_story_container_stays() -> None:
     out = body(f"<p>{LONG}</p><p>{line}</p><p>{LONG}</p>")
     drop_marked_furniture(out, page(html))
     assert line in texts(out)
+
+
+def test_lines_after_the_story_outside_its_container_are_dropped() -> None:
+    """Short lines after the last paragraph that the page puts outside the story's container (a footer) go."""
+    footer = "京ICP备00000000号"
+    html = f"<div class='story'><p>{LONG} One.</p><p>{LONG} Two.</p></div><footer><span>{footer}</span></footer>"
+    out = body(f"<p>{LONG} One.</p><p>{LONG} Two.</p><p>{footer}</p>")
+    drop_outside_story(out, page(html))
+    assert len(out) == 2
+    assert footer not in texts(out)
+
+
+def test_much_text_after_the_story_outside_its_container_stays() -> None:
+    """When the text after the last paragraph outweighs half the story, it is the page's matter and stays."""
+    items = "".join(f"<li>Tool {i} examines the structure of a page</li>" for i in range(6))
+    html = f"<div class='intro'><p>{LONG} One.</p><p>{LONG} Two.</p></div><ul>{items}</ul>"
+    listed = "".join(f"<item>Tool {i} examines the structure of a page</item>" for i in range(6))
+    out = body(f"<p>{LONG} One.</p><p>{LONG} Two.</p><list>{listed}</list>")
+    drop_outside_story(out, page(html))
+    assert len(out) == 3

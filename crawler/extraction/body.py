@@ -26,6 +26,7 @@ _SPLIT_MAX_LINK_DENSITY = 0.3
 _SPLIT_MAX_CONTAINERS = 10
 _BOILERPLATE_MAX_CHARS = 300
 _SHORT_TAGS = ("p", "div", "span", "li", "ul", "h2", "h3", "h4", "h5", "h6", "section", "aside", "footer", "a", "small")
+_OUTSIDE_MAX_SHARE = 0.5  # blocks outside the story container dropped only up to this share of the story
 _MARK_LEVELS = 5  # ancestors whose class and id are read, at most
 # Words of class and id attributes that mark page furniture: sharing, promotion, navigation,
 # credits, tag lists. Language-independent: class names are written in English everywhere.
@@ -324,6 +325,49 @@ def drop_marked_furniture(body: _Element, page: PageIndex) -> None:
             body.remove(block)
 
 
+def _story_container(body: _Element, page: PageIndex) -> HtmlElement | None:
+    """The lowest page element holding every body paragraph found in the page (two at least)."""
+    positions = [page.paragraph_index(block_text(b)) for b in body if b.tag == "p"]
+    found = [page.paragraphs[i] for i in positions if i is not None]
+    if len(found) < 2:
+        return None
+    common = [found[0], *found[0].iterancestors()]
+    for paragraph in found[1:]:
+        lineage = {id(a) for a in (paragraph, *paragraph.iterancestors())}
+        common = [a for a in common if id(a) in lineage]
+    return common[0] if common else None
+
+
+def _page_element(block: _Element, page: PageIndex) -> HtmlElement | None:
+    if block.tag == "list":
+        first = next((i for i in block.iter("item") if block_text(i)), None)
+        return page.element_for(block_text(first)) if first is not None else None
+    position = page.paragraph_index(block_text(block)) if block.tag == "p" else None
+    return page.paragraphs[position] if position is not None else page.element_for(block_text(block))
+
+
+def drop_outside_story(body: _Element, page: PageIndex) -> None:
+    """Remove blocks after the story's last paragraph of prose that the page places outside the
+    story's container (a footer, licence lines, a list of other articles), in any language."""
+    container = _story_container(body, page)
+    if container is None or container.tag in ("body", "html"):
+        return
+    blocks = list(body)
+    last = _last_prose(blocks)
+    outside = [
+        block
+        for block in blocks[last + 1 :]
+        if (element := _page_element(block, page)) is not None
+        and element is not container
+        and container not in set(element.iterancestors())
+    ]
+    story_chars = sum(len(block_text(b)) for b in blocks[: last + 1])
+    if sum(len(block_text(b)) for b in outside) > _OUTSIDE_MAX_SHARE * story_chars:
+        return  # that much text after the prose is the page's matter (a list of features), not furniture
+    for block in outside:
+        body.remove(block)
+
+
 def is_date_line(text: str) -> bool:
     """Whether a short line is only a date, possibly with a time and a word like "Updated"."""
     tokens = words(text)
@@ -508,6 +552,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("drop-leading-title", drop_leading_title),  # aeb +0.0043, second +0.0006 (en +0.0018, ja +0.0081)
     ("drop-boilerplate-lines", drop_boilerplate_lines),  # aeb +0.0008, second +0.0004 (zh +0.0064, ar +0.0134)
     ("drop-marked-furniture", drop_marked_furniture),  # aeb +0.0006, second +0.0005 (es +0.0249)
+    ("drop-outside-story", drop_outside_story),  # aeb +0.0001, second +0.0001 (zh +0.0014)
     ("drop-date-lines", drop_date_lines),  # aeb +0.0002, second +0.0002 (zh +0.0018)
     ("drop-trailing-headings", drop_trailing_headings),  # aeb +0.0006, second +0.0000
     ("drop-teaser-links", drop_teaser_links),  # aeb +0.0007, second -0.0001
