@@ -536,3 +536,48 @@ def test_source_timezone_localizes_a_naive_time_end_to_end() -> None:
     head = f'<script type="application/ld+json">{json.dumps(node)}</script>'
     article = extract(simple_page(head=head), EN_URL, now=NOW, timezone="America/New_York")
     assert article.published == datetime(2024, 3, 14, 13, 30, tzinfo=UTC)
+
+
+def _two_modes(monkeypatch: pytest.MonkeyPatch, fast_xml: str, default_xml: str) -> list[str]:
+    """Make trafilatura return ``fast_xml`` in fast mode and ``default_xml`` with its defaults."""
+    from lxml import etree
+
+    modes: list[str] = []
+
+    def fake(_tree: object, _url: str, *, comments: bool, mode: str) -> tuple[object, None]:
+        modes.append(mode)
+        return etree.fromstring(f"<body>{fast_xml if mode == 'fast-recall' else default_xml}</body>"), None
+
+    monkeypatch.setattr("newsmon.crawler.extraction.article.trafilatura_body", fake)
+    return modes
+
+
+def test_too_short_fast_extraction_is_retried_with_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When fast mode finds too little text (a caption), the library defaults are tried and their text kept."""
+    story = "".join(f"<p>{LONG_LINE} {i}.</p>" for i in range(4))
+    modes = _two_modes(monkeypatch, "<p>A caption under the photo.</p>", story)
+    article = run(simple_page())
+    assert modes == ["fast-recall", "defaults"]
+    assert article.text.startswith(LONG_LINE)
+
+
+def test_jsonld_body_twice_as_long_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JSON-LD articleBody more than twice as long as both extractions is the body."""
+    body_text = " ".join([LONG_LINE] * 12)
+    node = {"@type": "NewsArticle", "headline": "Library", "articleBody": body_text}
+    head = f'<script type="application/ld+json">{json.dumps(node)}</script>'
+    short = "".join(f"<p>{LONG_LINE} {i}.</p>" for i in range(3))
+    _two_modes(monkeypatch, short, short)
+    article = run(simple_page(head=head))
+    assert (article.body_from, article.text) == ("jsonld", body_text)
+
+
+def test_fast_extraction_is_kept_when_it_is_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fast extraction of a normal length is not retried."""
+    story = "".join(f"<p>{LONG_LINE} {i}.</p>" for i in range(4))
+    modes = _two_modes(monkeypatch, story, "<p>never asked</p>")
+    run(simple_page())
+    assert modes == ["fast-recall"]
+
+
+LONG_LINE = "The volunteers kept the reading room open through the winter and lent more books than before"
