@@ -8,6 +8,7 @@ import pytest
 from lxml import etree
 
 from newsmon.crawler.extraction import parse_html
+from newsmon.crawler.extraction.adapter import body_text
 from newsmon.crawler.extraction.body import (
     PageIndex,
     block_text,
@@ -307,3 +308,9 @@ def test_much_text_after_the_story_outside_its_container_stays() -> None:
     out = body(f"<p>{LONG} One.</p><p>{LONG} Two.</p><list>{listed}</list>")
     drop_outside_story(out, page(html))
     assert len(out) == 3
+
+
+def test_body_text_has_no_blank_lines() -> None:
+    """Blocks of only spaces or tabs leave no blank line in the text, and lines carry no edge whitespace."""
+    out = body(f"<p>{LONG}</p><p>\t\t </p><p>   </p><p>  Second paragraph.</p>")
+    assert body_text(out) == f"{LONG.strip()}\nSecond paragraph."

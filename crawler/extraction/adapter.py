@@ -65,8 +65,10 @@ def trafilatura_body(
 
 
 def body_text(body: etree._Element) -> str:
-    """The plain text of a trafilatura body or comments tree, NFC-normalized."""
-    return unicodedata.normalize("NFC", xmltotxt(body, False)).strip()
+    """The plain text of a trafilatura body or comments tree, NFC-normalized, without blank lines
+    (a block of only spaces or tabs would otherwise leave one)."""
+    text = unicodedata.normalize("NFC", xmltotxt(body, False))
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def htmldate_guess(tree: HtmlElement, url: str, now: datetime) -> str | None:
