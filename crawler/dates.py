@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_tz
 from functools import lru_cache
@@ -129,12 +129,17 @@ class ParsedDate:
     """A date read from text: ``value`` is aware UTC; the flags say how much the text gave.
 
     ``has_day`` is False for the W3C partial forms (``2024``, ``2024-02``, read as the first day);
-    ``has_time`` is False for a bare day (read as midnight UTC).
+    ``has_time`` is False for a bare day (read as midnight UTC). ``naive`` is True for an ISO
+    time of day written without an offset (read as UTC); ``utc_offset`` is the offset an ISO
+    value was written with, so that a page's naive times can borrow it.
     """
 
     value: datetime
     has_time: bool = True
     has_day: bool = True
+    # facts about how the text was written, not part of the instant's identity
+    naive: bool = field(default=False, compare=False)
+    utc_offset: timedelta | None = field(default=None, compare=False)
 
 
 class _Rejected(Exception):
@@ -158,6 +163,12 @@ def read_date(text: str | None) -> ParsedDate | None:
 def month_number(name: str) -> int | None:
     """The month a name or abbreviation stands for in any language read here (``févr`` is 2)."""
     return _MONTHS.get(name.lower().rstrip("."))
+
+
+def localize(wall: datetime, zone_name: str) -> datetime | None:
+    """A naive wall-clock time in the IANA zone ``zone_name``, as aware UTC; None for an unknown zone."""
+    zone = _zone_info(zone_name)
+    return wall.replace(tzinfo=zone).astimezone(UTC) if zone is not None else None
 
 
 def to_utc(value: datetime) -> datetime:
@@ -228,7 +239,7 @@ def _read_iso(text: str) -> ParsedDate | None:
             # An offset the prefix pattern cut off ("+01:00 (updated)"); other words are ignored.
             with suppress(ValueError):
                 value = datetime.fromisoformat(f"{stamp}{first}")
-    return ParsedDate(to_utc(value), has_time)
+    return ParsedDate(to_utc(value), has_time, naive=has_time and value.tzinfo is None, utc_offset=value.utcoffset())
 
 
 def _read_w3c_partial(text: str) -> ParsedDate | None:
@@ -430,4 +441,4 @@ def _read_with_email_utils(text: str) -> ParsedDate | None:
     return ParsedDate(_zoned(local, (offset or 0) // 60), has_time=bool(re.search(r"\d:\d", text)))
 
 
-__all__ = ["EARLIEST", "ParsedDate", "month_number", "parse_date", "read_date", "to_utc"]
+__all__ = ["EARLIEST", "ParsedDate", "localize", "month_number", "parse_date", "read_date", "to_utc"]

@@ -85,6 +85,7 @@ class Source:
     pages: tuple[str, ...] = ()  # section pages scraped for article links
     home: str | None = None  # feeds are autodiscovered from it when none are listed
     language: str | None = None  # hint
+    timezone: str | None = None  # IANA zone of times the outlet's pages give without an offset
     allow: tuple[str, ...] = ()  # regular expressions an article URL must match (section pages)
     deny: tuple[str, ...] = ()  # regular expressions that exclude an article URL
     selectors: SelectorOverrides | None = None

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsmon.settings.durations import format_duration
 from newsmon.settings.model import (
@@ -178,6 +179,15 @@ def _language(value: str) -> str | None:
     if value.lower() in _ISO_639_1:
         return None
     return f'expected a two-letter ISO 639-1 code like "en" or "fr", got {quote(value)}'
+
+
+def _timezone(value: str) -> str | None:
+    # Settings import no crawler code, so the zone database is asked here directly.
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f'expected an IANA time zone name like "Europe/Paris" or "America/New_York", got {quote(value)}'
+    return None
 
 
 def log_level(value: str) -> str | None:
@@ -346,6 +356,7 @@ RULES: dict[tuple[type, str], Rule] = {
     (Source, "pages"): _http_url,
     (Source, "home"): _http_url,
     (Source, "language"): _language,
+    (Source, "timezone"): _timezone,
     (Source, "allow"): _regex,
     (Source, "deny"): _regex,
     (SelectorOverrides, "body"): _selector,

@@ -694,3 +694,14 @@ def test_a_data_dir_that_is_a_file_is_an_error(tmp_path: Path) -> None:
     ok = "sources:\n  - name: a\n    feeds: [https://a.example/rss]\n"
     [line] = _errors(tmp_path, ok, env={"NEWSMON_DATA_DIR": str(tmp_path / "afile" / "sub")})
     assert line == f"environment: NEWSMON_DATA_DIR: expected a directory, but {tmp_path / 'afile'} is a file"
+
+
+def test_source_timezone_is_an_iana_name(tmp_path: Path) -> None:
+    """A source's timezone loads when it is an IANA zone name and is refused, with the field path, otherwise."""
+    good = "sources:\n  - name: a\n    feeds: [https://a.example/rss]\n    timezone: Europe/Paris\n"
+    assert load_config(_write(tmp_path, good), env={}).sources[0].timezone == "Europe/Paris"
+    bad = good.replace("Europe/Paris", "Paris time")
+    assert _errors(tmp_path, bad) == [
+        f'{tmp_path / "newsmon.yaml"}:4: sources[0].timezone: expected an IANA time zone name like '
+        '"Europe/Paris" or "America/New_York", got "Paris time"'
+    ]

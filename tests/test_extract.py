@@ -84,17 +84,18 @@ def test_english_article_metadata() -> None:
 
 
 def test_english_article_text_is_the_story_only() -> None:
-    """The body keeps the paragraphs and the embedded tweet, and drops headline, byline, promos, links, footer."""
+    """The body keeps paragraphs, tweet and inline cross-link; drops headline, byline, promos, trailing links."""
     text = run(load("en_article.html"), EN_URL).text
+    assert "Read more: Council approves new bus lanes on the ring road" in text
     assert text.startswith("The long-promised bicycle bridge")
     assert text.rstrip().endswith("before the autumn.")
     assert "Smooth, quiet and not a single lorry in sight." in text
-    for junk in ("Read more:", "Station car park", "All rights reserved", "By Mara Quillon", "six years of delays"):
+    for junk in ("Station car park", "All rights reserved", "By Mara Quillon", "six years of delays"):
         assert junk not in text
 
 
 def test_french_article() -> None:
-    """The French test page: OpenGraph date first, French cues removed, language and tags read."""
+    """The French test page: OpenGraph date first, the advertising label removed, language and tags read."""
     article = run(load("fr_article.html"), FR_URL)
     assert article.title == "Le marché couvert de Saint-Aubrac rouvre ses portes"
     assert article.published == datetime(2023, 10, 7, 4, 15, tzinfo=UTC)
@@ -104,7 +105,7 @@ def test_french_article() -> None:
     assert article.canonical_url == FR_URL
     assert article.tags == ("marché", "patrimoine", "commerce")
     assert article.text.startswith("Après dix-huit mois de travaux")
-    assert "Lire aussi" not in article.text
+    assert "Lire aussi : La foire aux bestiaux revient au printemps" in article.text  # inline, kept
     assert "Publicité" not in article.text
 
 
@@ -487,3 +488,96 @@ def test_short_windows_1252_page_with_curly_quotes_is_not_read_as_a_baltic_code_
 
     page = "<html><body><p>La crème du café naïf \u2019était\u2019 servie \u2014 très chaude.</p></body></html>"
     assert decode_html(page.encode("cp1252")) == page
+
+
+def test_visible_byline_when_markup_names_no_author() -> None:
+    """Without author markup, the names in the visible byline are the authors."""
+    body = f'<p class="story-byline">By Mara Quillon and Tobias Renk</p><div>{PARAGRAPHS}</div>'
+    assert run(simple_page(body=body)).authors == ("Mara Quillon", "Tobias Renk")
+
+
+def test_visible_byline_beats_a_publisher_named_as_author() -> None:
+    """A JSON-LD author equal to the publisher gives way to the person named in the byline."""
+    node = {
+        "@type": "NewsArticle",
+        "headline": "Bridge opens",
+        "author": {"@type": "Organization", "name": "The Courier"},
+        "publisher": {"@type": "Organization", "name": "The Courier"},
+    }
+    head = f'<script type="application/ld+json">{json.dumps(node)}</script>'
+    body = f'<span class="author-name">Mara Quillon</span><div>{PARAGRAPHS}</div>'
+    assert run(simple_page(head=head, body=body)).authors == ("Mara Quillon",)
+
+
+def test_publisher_author_kept_without_a_visible_byline() -> None:
+    """A publisher named as author stays when the page shows no byline."""
+    node = {"@type": "NewsArticle", "headline": "Bridge opens", "author": {"@type": "Organization", "name": "Courier"}}
+    head = (
+        f'<script type="application/ld+json">{json.dumps(node)}</script>'
+        '<meta property="og:site_name" content="Courier">'
+    )
+    assert run(simple_page(head=head)).authors == ("Courier",)
+
+
+def test_naive_jsonld_time_takes_the_meta_offset_end_to_end() -> None:
+    """A page whose JSON-LD time is naive and whose OpenGraph time has an offset publishes the true instant."""
+    node = {"@type": "NewsArticle", "headline": "Bridge opens", "datePublished": "2024-03-14T09:30:00"}
+    head = (
+        f'<script type="application/ld+json">{json.dumps(node)}</script>'
+        '<meta property="article:published_time" content="2024-03-14T09:30:00+01:00">'
+    )
+    article = run(simple_page(head=head))
+    assert (article.published, article.published_from) == (datetime(2024, 3, 14, 8, 30, tzinfo=UTC), "jsonld")
+
+
+def test_source_timezone_localizes_a_naive_time_end_to_end() -> None:
+    """The source's timezone setting localizes a naive page time when nothing on the page shows an offset."""
+    node = {"@type": "NewsArticle", "headline": "Bridge opens", "datePublished": "2024-03-14T09:30:00"}
+    head = f'<script type="application/ld+json">{json.dumps(node)}</script>'
+    article = extract(simple_page(head=head), EN_URL, now=NOW, timezone="America/New_York")
+    assert article.published == datetime(2024, 3, 14, 13, 30, tzinfo=UTC)
+
+
+def _two_modes(monkeypatch: pytest.MonkeyPatch, fast_xml: str, default_xml: str) -> list[str]:
+    """Make trafilatura return ``fast_xml`` in fast mode and ``default_xml`` with its defaults."""
+    from lxml import etree
+
+    modes: list[str] = []
+
+    def fake(_tree: object, _url: str, *, comments: bool, mode: str) -> tuple[object, None]:
+        modes.append(mode)
+        return etree.fromstring(f"<body>{fast_xml if mode == 'fast-recall' else default_xml}</body>"), None
+
+    monkeypatch.setattr("newsmon.crawler.extraction.article.trafilatura_body", fake)
+    return modes
+
+
+def test_too_short_fast_extraction_is_retried_with_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When fast mode finds too little text (a caption), the library defaults are tried and their text kept."""
+    story = "".join(f"<p>{LONG_LINE} {i}.</p>" for i in range(4))
+    modes = _two_modes(monkeypatch, "<p>A caption under the photo.</p>", story)
+    article = run(simple_page())
+    assert modes == ["fast-recall", "defaults"]
+    assert article.text.startswith(LONG_LINE)
+
+
+def test_jsonld_body_twice_as_long_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JSON-LD articleBody more than twice as long as both extractions is the body."""
+    body_text = " ".join([LONG_LINE] * 12)
+    node = {"@type": "NewsArticle", "headline": "Library", "articleBody": body_text}
+    head = f'<script type="application/ld+json">{json.dumps(node)}</script>'
+    short = "".join(f"<p>{LONG_LINE} {i}.</p>" for i in range(3))
+    _two_modes(monkeypatch, short, short)
+    article = run(simple_page(head=head))
+    assert (article.body_from, article.text) == ("jsonld", body_text)
+
+
+def test_fast_extraction_is_kept_when_it_is_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fast extraction of a normal length is not retried."""
+    story = "".join(f"<p>{LONG_LINE} {i}.</p>" for i in range(4))
+    modes = _two_modes(monkeypatch, story, "<p>never asked</p>")
+    run(simple_page())
+    assert modes == ["fast-recall"]
+
+
+LONG_LINE = "The volunteers kept the reading room open through the winter and lent more books than before"

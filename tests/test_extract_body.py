@@ -8,6 +8,7 @@ import pytest
 from lxml import etree
 
 from newsmon.crawler.extraction import parse_html
+from newsmon.crawler.extraction.adapter import body_text
 from newsmon.crawler.extraction.body import (
     PageIndex,
     block_text,
@@ -16,7 +17,8 @@ from newsmon.crawler.extraction.body import (
     drop_date_lines,
     drop_leading_title,
     drop_link_lists,
-    drop_standfirst_heading,
+    drop_marked_furniture,
+    drop_outside_story,
     drop_teaser_links,
     drop_trailing_headings,
     is_date_line,
@@ -64,19 +66,12 @@ def test_title_later_in_body_is_kept() -> None:
     assert len(out) == 3
 
 
-def test_standfirst_heading_is_dropped() -> None:
-    """A heading that repeats the page description near the top is removed."""
+def test_standfirst_heading_stays_in_the_text() -> None:
+    """A heading that repeats the description stays: the standfirst opens ``text`` (see README)."""
     description = "The span links the mill district to the station and cuts a commute by a third."
     out = body(f"<head>{description}</head><p>{LONG}</p>")
-    drop_standfirst_heading(out, page(descriptions=(description,)))
-    assert texts(out) == [LONG.strip()]
-
-
-def test_lead_paragraph_equal_to_description_is_kept() -> None:
-    """A paragraph equal to the description is the lead paragraph and stays."""
-    out = body(f"<p>{LONG}</p><p>More text.</p>")
-    drop_standfirst_heading(out, page(descriptions=(LONG,)))
-    assert len(out) == 2
+    clean_body(out, page(descriptions=(description,)))
+    assert texts(out) == [description, LONG.strip()]
 
 
 @pytest.mark.parametrize(
@@ -95,10 +90,26 @@ def test_lead_paragraph_equal_to_description_is_kept() -> None:
     ],
 )
 def test_boilerplate_lines_are_dropped(line: str) -> None:
-    """Promotion, subscription, social and credit lines in English and French are removed."""
-    out = body(f"<p>{LONG}</p><p>{line}</p><p>{LONG}</p>")
+    """Promotion, subscription, social and credit lines in English and French after the story are removed."""
+    out = body(f"<p>{LONG}</p><p>{LONG}</p><p>{line}</p>")
     drop_boilerplate_lines(out, page())
     assert line not in texts(out)
+    assert len(out) == 2
+
+
+def test_cross_link_between_paragraphs_stays() -> None:
+    """A "Read more:" line between two paragraphs of the story is kept, as other annotations keep it."""
+    line = "Read more: Council approves new bus lanes on the ring road"
+    out = body(f"<p>{LONG}</p><p>{line}</p><p>{LONG}</p>")
+    drop_boilerplate_lines(out, page())
+    assert line in texts(out)
+
+
+@pytest.mark.parametrize("line", ["Advertisement", "Copyright 2024 The Courier. All rights reserved."])
+def test_labels_and_credit_lines_go_anywhere(line: str) -> None:
+    """An advertising label or a credit line is removed even between paragraphs of the story."""
+    out = body(f"<p>{LONG}</p><p>{line}</p><p>{LONG}</p>")
+    drop_boilerplate_lines(out, page())
     assert len(out) == 2
 
 
@@ -146,16 +157,32 @@ def test_trailing_headings_are_dropped() -> None:
     assert texts(out) == [LONG.strip(), "Inner heading", LONG.strip()]
 
 
-def test_teaser_links_are_dropped() -> None:
-    """A paragraph that is one link of four or more words is removed; shorter links and prose with links stay."""
+def test_teaser_links_after_the_story_are_dropped() -> None:
+    """A paragraph that is one link of four or more words is removed after the last prose paragraph."""
     html = """<a href="/1">Station car park to close for resurfacing</a> <a href="/2">Car parks</a>
     <p>The <a href="/3">council said</a> the work would take a month.</p>"""
     out = body(
-        "<p>Station car park to close for resurfacing</p><p>Car parks</p>"
         "<p>The council said the work would take a month.</p>"
+        "<p>Station car park to close for resurfacing</p><p>Car parks</p>"
     )
     drop_teaser_links(out, page(html))
-    assert texts(out) == ["Car parks", "The council said the work would take a month."]
+    assert texts(out) == ["The council said the work would take a month.", "Car parks"]
+
+
+def test_inline_teaser_link_between_paragraphs_stays() -> None:
+    """A linked headline between two paragraphs of the story is part of the story and stays."""
+    html = '<a href="/1">Station car park to close for resurfacing</a>'
+    out = body(f"<p>{LONG}</p><p>Station car park to close for resurfacing</p><p>{LONG}</p>")
+    drop_teaser_links(out, page(html))
+    assert len(out) == 3
+
+
+def test_teaser_links_without_spaces_are_counted_by_characters() -> None:
+    """A Chinese or Japanese linked headline, written without spaces, counts as a teaser."""
+    headline = "市立図書館が冬の開館時間を延長"
+    out = body(f"<p>{LONG}</p><p>{headline}</p>")
+    drop_teaser_links(out, page(f'<a href="/1">{headline}</a>'))
+    assert texts(out) == [LONG.strip()]
 
 
 def test_link_lists_are_dropped() -> None:
@@ -242,3 +269,48 @@ def test_embedded_tweet_wrappers_lose_their_class() -> None:
     assert "class" not in wrapper.attrib
     assert "id" not in wrapper.attrib
     assert tree.xpath("//article")[0].get("class") == "story"
+
+
+@pytest.mark.parametrize("marks", ['class="share-tools"', 'id="newsletter-box"', 'class="c-promo__text"'])
+def test_lines_in_marked_furniture_are_dropped(marks: str) -> None:
+    """A short line whose page container's class or id says share, newsletter or promo is removed, in any language."""
+    line = "分享到微信 Partager sur les réseaux"
+    html = f"<article><div class='story'><p>{LONG}</p><div {marks}><span>{line}</span></div></div></article>"
+    out = body(f"<p>{LONG}</p><p>{line}</p>")
+    drop_marked_furniture(out, page(html))
+    assert texts(out) == [LONG.strip()]
+
+
+def test_short_paragraph_in_the_story_container_stays() -> None:
+    """A short paragraph whose only marked ancestor is the story's large container is kept."""
+    line = "The council will vote on Monday."
+    html = f"<div class='post-meta-wrapper'><p>{LONG}</p><p>{line}</p><p>{LONG}</p></div>"
+    out = body(f"<p>{LONG}</p><p>{line}</p><p>{LONG}</p>")
+    drop_marked_furniture(out, page(html))
+    assert line in texts(out)
+
+
+def test_lines_after_the_story_outside_its_container_are_dropped() -> None:
+    """Short lines after the last paragraph that the page puts outside the story's container (a footer) go."""
+    footer = "京ICP备00000000号"
+    html = f"<div class='story'><p>{LONG} One.</p><p>{LONG} Two.</p></div><footer><span>{footer}</span></footer>"
+    out = body(f"<p>{LONG} One.</p><p>{LONG} Two.</p><p>{footer}</p>")
+    drop_outside_story(out, page(html))
+    assert len(out) == 2
+    assert footer not in texts(out)
+
+
+def test_much_text_after_the_story_outside_its_container_stays() -> None:
+    """When the text after the last paragraph outweighs half the story, it is the page's matter and stays."""
+    items = "".join(f"<li>Tool {i} examines the structure of a page</li>" for i in range(6))
+    html = f"<div class='intro'><p>{LONG} One.</p><p>{LONG} Two.</p></div><ul>{items}</ul>"
+    listed = "".join(f"<item>Tool {i} examines the structure of a page</item>" for i in range(6))
+    out = body(f"<p>{LONG} One.</p><p>{LONG} Two.</p><list>{listed}</list>")
+    drop_outside_story(out, page(html))
+    assert len(out) == 3
+
+
+def test_body_text_has_no_blank_lines() -> None:
+    """Blocks of only spaces or tabs leave no blank line in the text, and lines carry no edge whitespace."""
+    out = body(f"<p>{LONG}</p><p>\t\t </p><p>   </p><p>  Second paragraph.</p>")
+    assert body_text(out) == f"{LONG.strip()}\nSecond paragraph."

@@ -14,6 +14,7 @@ from newsmon.crawler.extraction.dates import (
     choose_modified,
     choose_published,
     date_from_url,
+    localize_naive,
     url_candidate,
 )
 
@@ -170,3 +171,33 @@ def test_year_or_month_alone_is_no_candidate() -> None:
     assert candidate("2024", "jsonld") is None
     assert candidate("2024-02", "meta") is None
     assert candidate("2024-02-05", "meta") == DateCandidate(utc(2024, 2, 5), "meta", has_time=False)
+
+
+def test_naive_time_takes_the_offset_of_an_agreeing_candidate() -> None:
+    """A naive JSON-LD time borrows the offset of a page candidate that shows the same wall time."""
+    naive, zoned = candidate("2024-03-14T09:30:00", "jsonld"), candidate("2024-03-14T09:30:00+01:00", "opengraph")
+    assert naive is not None
+    assert zoned is not None
+    assert [c.value for c in localize_naive([naive, zoned])] == [utc(2024, 3, 14, 8, 30)] * 2
+
+
+def test_naive_time_ignores_a_candidate_of_another_wall_time() -> None:
+    """A candidate with an offset but another wall time lends nothing: the naive time stays UTC."""
+    naive, other = candidate("2024-03-14T09:30:00", "jsonld"), candidate("2024-03-14T11:00:00+01:00", "opengraph")
+    assert naive is not None
+    assert other is not None
+    assert localize_naive([naive, other])[0].value == utc(2024, 3, 14, 9, 30)
+
+
+def test_naive_time_takes_the_source_timezone() -> None:
+    """Without an agreeing candidate, the source's IANA zone localizes a naive time (summer time included)."""
+    naive = candidate("2024-07-01T09:30:00", "jsonld")
+    assert naive is not None
+    assert localize_naive([naive], "Europe/Paris")[0].value == utc(2024, 7, 1, 7, 30)
+
+
+def test_time_with_an_offset_ignores_the_source_timezone() -> None:
+    """A time written with its offset is never moved by the source's zone."""
+    zoned = candidate("2024-07-01T09:30:00Z", "jsonld")
+    assert zoned is not None
+    assert localize_naive([zoned], "Europe/Paris")[0].value == utc(2024, 7, 1, 9, 30)

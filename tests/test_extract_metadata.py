@@ -327,3 +327,25 @@ def test_language_precedence() -> None:
 def test_split_authors(byline: str, expected: list[str]) -> None:
     """Bylines split into names in English and French; URLs and handles are not names."""
     assert split_authors(byline) == expected
+
+
+@pytest.mark.parametrize(
+    ("byline", "expected"),
+    [
+        ("Mara Quillon und Tobias Renk", ["Mara Quillon", "Tobias Renk"]),
+        ("Mara Quillon et Tobias Renk", ["Mara Quillon", "Tobias Renk"]),
+        ("Mara Quillon y Tobias Renk", ["Mara Quillon", "Tobias Renk"]),
+        ("Mara Quillon e Tobias Renk", ["Mara Quillon", "Tobias Renk"]),
+        ("Mara Quillon i Tobias Renk", ["Mara Quillon", "Tobias Renk"]),
+        ("Mara Quillon en Tobias Renk", ["Mara Quillon", "Tobias Renk"]),
+        ("Mara Quillon @maraq", ["Mara Quillon"]),
+        ("Mara Quillon (@maraq)", ["Mara Quillon"]),
+        ("mara.quillon@courier.example", []),
+        ("Mara Quillon mara.quillon@courier.example", ["Mara Quillon"]),
+        ("48213", []),
+        ("Eric Idle", ["Eric Idle"]),
+    ],
+)
+def test_split_authors_conjunctions_handles_and_junk(byline: str, expected: list[str]) -> None:
+    """Names split on the conjunctions of common languages; handles, e-mail addresses and ids go."""
+    assert split_authors(byline) == expected

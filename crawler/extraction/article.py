@@ -8,7 +8,7 @@ per-source selectors, JSON-LD, OpenGraph, other meta tags, microdata and ``<time
 entry, the URL, and trafilatura's date finder (htmldate) as a last resort
 (:mod:`~newsmon.crawler.extraction.fields`, :mod:`~newsmon.crawler.extraction.dates`). Every value
 records where it came from when that matters to users (``published_from``, ``body_from``). Dates
-are aware UTC; a date without an offset is taken as UTC.
+are aware UTC; a time without an offset borrows one from the page or the source's time zone.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from lxml.html import HtmlElement
 
 from newsmon.crawler.dates import to_utc
 from newsmon.crawler.extraction import fields
-from newsmon.crawler.extraction.adapter import body_text, trafilatura_body
+from newsmon.crawler.extraction.adapter import DEFAULTS, FAST_RECALL, body_text, trafilatura_body
 from newsmon.crawler.extraction.body import PageIndex, clean_body, keep_embedded_posts
 from newsmon.crawler.extraction.dates import page_dates
 from newsmon.crawler.extraction.decoding import parse_html
@@ -36,6 +36,7 @@ from newsmon.settings.model import ExtractionSettings, SelectorOverrides
 logger = logging.getLogger(__name__)
 
 MAX_TAGS = 50
+JSONLD_BODY_RATIO = 2.0  # a JSON-LD articleBody this many times longer than the extracted text wins
 _DEFAULT_SETTINGS = ExtractionSettings()
 
 
@@ -78,6 +79,7 @@ def extract(
     entry: Entry | None = None,
     *,
     language_hint: str | None = None,
+    timezone: str | None = None,
     selectors: SelectorOverrides | None = None,
     settings: ExtractionSettings = _DEFAULT_SETTINGS,
     now: datetime | None = None,
@@ -90,6 +92,8 @@ def extract(
         url: the page URL, used for relative links and the URL date.
         entry: the feed or sitemap item that led to the page; fills gaps in the markup.
         language_hint: the source's configured language, the weakest declaration.
+        timezone: the source's IANA time zone, for times of day the page gives without an offset
+            (when no other date on the page shows the offset).
         selectors: per-source overrides, used in preference to generic extraction when they match.
         settings: extraction settings (comments, minimum text length).
         now: the reference time for rejecting future dates (default: the current time).
@@ -113,7 +117,9 @@ def extract(
         raise NotAnArticle(rejection.reason, rejection.detail)
 
     selected_title = fields.selected_title(tree, selectors)
-    published, modified = page_dates(tree, meta, entry, selectors=selectors, url=url, now=now)
+    published, modified = page_dates(
+        tree, meta, entry, selectors=selectors, url=url, now=now, timezone=timezone
+    )
     return Article(
         title=fields.title(meta, entry, selected_title, url),
         text=text,
@@ -148,7 +154,32 @@ def _body(
         if text:
             return text, "selector", BodyStats()
     keep_embedded_posts(tree)
-    body, comments = trafilatura_body(tree, url, comments=settings.comments)
+    text, stats = _trafilatura_text(tree, url, page, settings, FAST_RECALL)
+    jsonld_body = meta.article_body or ""
+    if _failed(text, jsonld_body, settings):
+        # fast mode can pick a caption or a fragment as the container: the library defaults
+        # compare it with readability/jusText; keep whichever run found more text
+        retry, retry_stats = _trafilatura_text(tree, url, page, settings, DEFAULTS)
+        if len(retry) > len(text):
+            text, stats = retry, retry_stats
+    if len(jsonld_body) > len(text) and (
+        len(text) < settings.min_text_length or len(jsonld_body) > JSONLD_BODY_RATIO * len(text)
+    ):
+        # trafilatura failed, or found far less than the JSON-LD articleBody (a script-rendered page)
+        return jsonld_body, "jsonld", stats
+    return text, "trafilatura", stats
+
+
+def _failed(text: str, jsonld_body: str, settings: ExtractionSettings) -> bool:
+    """Whether a trafilatura run looks failed: too short, or far shorter than the JSON-LD body."""
+    return len(text) < settings.min_text_length or len(jsonld_body) > JSONLD_BODY_RATIO * len(text)
+
+
+def _trafilatura_text(
+    tree: HtmlElement, url: str, page: PageIndex, settings: ExtractionSettings, mode: str
+) -> tuple[str, BodyStats]:
+    """One trafilatura run in ``mode``, cleaned up, with comments when the settings ask for them."""
+    body, comments = trafilatura_body(tree, url, comments=settings.comments, mode=mode)
     stats = body_stats(body, page)
     text = ""
     if body is not None:
@@ -156,7 +187,4 @@ def _body(
         text = body_text(body)
     if text and comments is not None and len(comments):
         text = f"{text}\n{body_text(comments)}".strip()
-    if len(text) < settings.min_text_length and meta.article_body and len(meta.article_body) > len(text):
-        # trafilatura failed or found less than the JSON-LD articleBody of a script-rendered page
-        return meta.article_body, "jsonld", stats
-    return text, "trafilatura", stats
+    return text, stats

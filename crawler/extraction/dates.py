@@ -5,8 +5,10 @@ date means the same instant in a feed item and on its page. Every date newsmon e
 timezone-aware UTC :class:`~datetime.datetime`:
 
 * a value with an offset (``+01:00``, ``Z``, ``GMT``, ``CEST``) is converted to UTC;
-* a naive value (no offset) is taken as UTC: pages rarely say which zone a bare time is in, and
-  the error is bounded by a day, which the URL-date check below tolerates;
+* a naive time of day (no offset) takes the offset of another candidate of the page that shows
+  the same wall-clock time with one (a JSON-LD local time next to an OpenGraph time with its
+  offset), else the source's ``timezone`` setting (an IANA name), else it is taken as UTC: the
+  error is then bounded by a day, which the URL-date check below tolerates;
 * a date without a time is midnight UTC, and remembered as such (``has_time`` False), so that a
   candidate of the same day that carries a time can refine it;
 * a year or a month alone (``2024``, ``2024-02``) is no candidate: it cannot date an article.
@@ -22,13 +24,13 @@ while markup dates are sometimes the render time or the last edit.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from lxml.html import HtmlElement
 
-from newsmon.crawler.dates import month_number, read_date, to_utc
+from newsmon.crawler.dates import localize, month_number, read_date, to_utc
 from newsmon.crawler.extraction.adapter import htmldate_guess
 from newsmon.crawler.extraction.selectors import select
 from newsmon.crawler.items import Entry
@@ -60,6 +62,10 @@ class DateCandidate:
     value: datetime
     source: str
     has_time: bool = True
+    # a time of day written without an offset (read as UTC until localized), and the offset a
+    # value was written with; how it was written, not which instant it is, so not compared
+    naive: bool = field(default=False, compare=False)
+    utc_offset: timedelta | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +142,28 @@ def candidate(value: str | None, source: str) -> DateCandidate | None:
     parsed = read_date(value)
     if parsed is None or not parsed.has_day:
         return None
-    return DateCandidate(parsed.value, source, parsed.has_time)
+    return DateCandidate(parsed.value, source, parsed.has_time, parsed.naive, parsed.utc_offset)
+
+
+def localize_naive(candidates: list[DateCandidate], zone: str | None = None) -> list[DateCandidate]:
+    """Give naive times of day an offset: the one of a candidate on the page that shows the same
+    wall-clock time with an offset (JSON-LD ``2024-03-14T09:30:00`` next to OpenGraph
+    ``2024-03-14T09:30:00+01:00``), else the source's IANA ``zone``; otherwise they stay UTC."""
+    offsets = [
+        (c.value + c.utc_offset, c.utc_offset) for c in candidates if c.utc_offset is not None and c.has_time
+    ]
+    resolved = []
+    for found in candidates:
+        localized = found
+        if found.naive:
+            wall = found.value.replace(tzinfo=None)
+            agreeing = next((offset for local, offset in offsets if local.replace(tzinfo=None) == wall), None)
+            if agreeing is not None:
+                localized = replace(found, value=found.value - agreeing, naive=False, utc_offset=agreeing)
+            elif zone and (zoned := localize(wall, zone)) is not None:
+                localized = replace(found, value=zoned, naive=False)
+        resolved.append(localized)
+    return resolved
 
 
 def url_candidate(url_date: UrlDate | None) -> DateCandidate | None:
@@ -173,18 +200,22 @@ def page_dates(
     selectors: SelectorOverrides | None,
     url: str,
     now: datetime,
+    timezone: str | None = None,
 ) -> tuple[DateCandidate | None, DateCandidate | None]:
     """The chosen publication and modification dates of a page.
 
     Candidates come from the date selector, the metadata readers, the feed entry and the URL;
-    htmldate is asked only when none of them has a date.
+    htmldate is asked only when none of them has a date. Naive times of day are localized first
+    (:func:`localize_naive`, with the source's ``timezone`` as the fallback zone).
     """
     candidates = _published_candidates(meta, entry, _selector_date(tree, selectors.date if selectors else None), url)
+    every = localize_naive(candidates + list(meta.modified), timezone)
+    candidates, modified_page = every[: len(candidates)], every[len(candidates) :]
     if not candidates:
         guess = _htmldate_candidate(tree, url, now)
         candidates = [guess] if guess else []
     published = choose_published(candidates, date_from_url(url), now)
-    modified_candidates = list(meta.modified)
+    modified_candidates = modified_page
     if entry is not None and entry.updated is not None:
         modified_candidates.append(DateCandidate(to_utc(entry.updated), "feed"))
     return published, choose_modified(modified_candidates, published, now)

@@ -23,6 +23,17 @@ from newsmon.settings.model import SelectorOverrides
 _DASHES = "\u2013\u2014"  # en and em dash
 _TITLE_SEPARATORS = re.compile(rf"\s+[|{_DASHES}\u00b7\u2022:/-]\s+|\s+[-{_DASHES}|]\s*$")
 _TITLE_TRIM = f" |{_DASHES}\u00b7\u2022:/-"
+_BYLINE_MAX_CHARS = 120  # longer is an author bio, not a byline
+_AUTHOR_MARKED = etree.XPath(
+    "//body//*[@rel='author' or @itemprop='author' or @itemprop='name' and ancestor::*[@itemprop='author']]"
+)
+_AUTHOR_CLASSED = etree.XPath(
+    "//body//*[contains(translate(@class, 'BYLINEAUTHOR', 'bylineauthor'), 'byline')"
+    " or contains(translate(@class, 'BYLINEAUTHOR', 'bylineauthor'), 'author-name')"
+    " or contains(translate(@class, 'BYLINEAUTHOR', 'bylineauthor'), 'author')"
+    " and not(contains(translate(@class, 'BIOAVTR', 'bioavtr'), 'bio'))"
+    " and not(contains(translate(@class, 'BIOAVTR', 'bioavtr'), 'avatar'))]"
+)
 
 
 def selected_title(tree: HtmlElement, selectors: SelectorOverrides | None) -> str | None:
@@ -76,15 +87,38 @@ def image(meta: PageMetadata, entry: Entry | None, url: str) -> str | None:
 def authors(
     tree: HtmlElement, meta: PageMetadata, entry: Entry | None, selectors: SelectorOverrides | None
 ) -> tuple[str, ...]:
-    """Names from the authors selector, else the first source that names any, else the entry."""
+    """Names from the authors selector, else the first markup source that names a person, else
+    the visible byline, else the entry.
+
+    Markup that names only the publisher (a JSON-LD author equal to the site name) gives way to
+    a visible byline that names someone, and is kept when there is none.
+    """
     if selectors and selectors.authors:
         selected = dedupe([n for e in select(tree, selectors.authors) for n in split_authors(e.text_content())])
         if selected:
             return selected
+    publishers = {n.casefold().lstrip("@") for n in meta.sitenames}
     found = next((names for names, _ in meta.authors if names), ())
+    if not found or all(n.casefold() in publishers for n in found):
+        visible = tuple(n for n in byline_names(tree) if n.casefold() not in publishers)
+        if visible:
+            return visible
     if not found and entry is not None:
         return entry.authors
     return found
+
+
+def byline_names(tree: HtmlElement) -> tuple[str, ...]:
+    """Names in the page's visible byline: the first short element marked as the author (``rel``,
+    ``itemprop``), else the first whose class or id says ``byline`` or ``author``."""
+    for query in (_AUTHOR_MARKED, _AUTHOR_CLASSED):
+        for element in query(tree):
+            text = " ".join(element.text_content().split())
+            if 0 < len(text) <= _BYLINE_MAX_CHARS:
+                names = dedupe(split_authors(text))
+                if names:
+                    return names
+    return ()
 
 
 def declared_languages(meta: PageMetadata, entry: Entry | None, hint: str | None) -> list[str]:

@@ -47,7 +47,16 @@ _WORD_CHAR = re.compile(r"\w")
 _INTERNAL_TAG = re.compile(r"^[@#]|^[\w-]+:\S+$")
 _URL_LIKE = re.compile(r"^(?:https?:)?//|^www\.", re.I)
 _BYLINE_PREFIX = re.compile(r"^(?:by|par|von|por|di|door)\s+", re.I)
-_AUTHOR_SPLIT = re.compile(r"\s*(?:;|\||\band\b|\bet\b|\bund\b|&)\s*", re.I)
+# Conjunctions between names: English, German, French, Spanish (y), Portuguese and Italian (e),
+# Catalan, Polish and Croatian (i), Dutch (en), Scandinavian (og, och), Finnish (ja), Russian (и),
+# Turkish (ve), Chinese and Japanese (和, 與, 与, と, ・ between full names is left alone).
+_AUTHOR_SPLIT = re.compile(
+    r"\s*(?:;|\||&|\s(?:and|und|et|y|e|i|en|og|och|ja|и|ve)\s|、|和|與|与)\s*",
+    re.I,
+)
+_EMAIL = re.compile(r"\S+@\S+\.\w+")
+_HANDLE = re.compile(r"\(?@\w[\w.]*\)?")
+_LETTER = re.compile(r"[^\W\d_]")
 _LANGUAGE_NAMES = {
     name: code
     for code, names in (
@@ -326,8 +335,12 @@ def add_date(target: list[DateCandidate], value: Any, source: str) -> None:
 
 
 def split_authors(value: str) -> list[str]:
-    """Split a byline such as ``By Ann Lee and Bo Chen`` into names; drop URLs and handles."""
-    value = " ".join(value.split())
+    """Split a byline such as ``By Ann Lee and Bo Chen`` into names.
+
+    URLs, e-mail addresses and values without a letter (numeric ids) are dropped; a handle
+    (``@annlee``) next to a name is stripped from it.
+    """
+    value = " ".join(_HANDLE.sub(" ", _EMAIL.sub(" ", value)).split())
     value = _BYLINE_PREFIX.sub("", value)
     if not value or _URL_LIKE.match(value):
         return []
@@ -340,7 +353,11 @@ def split_authors(value: str) -> list[str]:
             names.extend(pieces)
         elif part:
             names.append(part)
-    return [n for n in names if n and not _URL_LIKE.match(n) and not n.startswith("@") and len(n) <= 100]
+    return [
+        n
+        for n in (name.strip(" ,.:-") for name in names)
+        if n and _LETTER.search(n) and not _URL_LIKE.match(n) and not n.startswith("@") and len(n) <= 100
+    ]
 
 
 def dedupe(values: list[str]) -> tuple[str, ...]:
