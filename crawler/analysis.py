@@ -95,7 +95,8 @@ class Analyzer:
                 urls.append(fetched)
             try:
                 article = extract(page.body, page.url, page.entry, language_hint=source.language,
-                                  selectors=source.selectors, settings=config.extraction)
+                                  selectors=source.selectors, settings=config.extraction,
+                                  timezone=source.timezone)
             except NotAnArticle as exc:
                 return Analysis("rejected", urls, why=f"not an article ({exc.reason})")
             key, shown = story_key(page.url, article.canonical_url, tracking)

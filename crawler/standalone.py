@@ -190,6 +190,7 @@ def page_record(body: bytes, url: str, config: Config, source: str | None = None
             names = ", ".join(s.name for s in config.sources) or "none"
             raise UnknownSource(f'unknown source "{source}" (configured: {names})') from None
     article = extract(body, url, None, language_hint=settings.language if settings else None,
+                      timezone=settings.timezone if settings else None,
                       selectors=settings.selectors if settings else None, settings=config.extraction)
     key, shown = story_key(url, article.canonical_url, config.dedup.tracking_params)
     fields = {"title": article.title, "description": article.description, "text": article.text}
