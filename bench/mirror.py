@@ -19,41 +19,24 @@ It asserts nothing and needs nothing but the shared folder; Redis is an embedded
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import free_port, load_scorer  # noqa: E402
 from newsmon.crawler.urls import canonicalize  # noqa: E402
 from newsmon.scheduler.feed import record_problems  # noqa: E402
 from newsmon.scheduler.keys import Keys  # noqa: E402
 from newsmon.scheduler.redis_conn import EmbeddedRedis, connect  # noqa: E402
-
-
-def load_scorer(shared: Path) -> Any:
-    spec = importlib.util.spec_from_file_location("score_extraction", shared / "bench" / "score_extraction.py")
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"bench/mirror.py: no scorer at {shared / 'bench' / 'score_extraction.py'}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.2", 0))
-        return int(sock.getsockname()[1])
 
 
 def main() -> int:

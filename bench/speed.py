@@ -24,12 +24,10 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import importlib.util
 import json
 import os
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,13 +37,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import free_port, load_scorer  # noqa: E402
 from bench.redis_server import bench_redis  # noqa: E402
 from newsmon.crawler.urls import canonicalize  # noqa: E402
 from newsmon.scheduler.keys import Keys  # noqa: E402
@@ -148,19 +146,6 @@ def measure(tool: str, cmd: list[str], env: dict[str, str], count: Callable[[str
     return Run(tool, wall, cpu, peak["sum"] / 1024, peak["one"] / 1024, count(out, err)), out
 
 
-def load_scorer(shared: Path) -> Any:
-    spec = importlib.util.spec_from_file_location("score_extraction", shared / "bench" / "score_extraction.py")
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"bench/speed.py: no scorer in {shared / 'bench'}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.2", 0))
-        return int(sock.getsockname()[1])
 
 
 def main() -> int:

@@ -117,3 +117,23 @@ def delete_keys(client: redis.Redis, keys: Keys) -> None:
 
 def normalize_space(text: str) -> str:
     return " ".join(text.split())
+
+
+def children(pid: int) -> list[int]:
+    """The direct child processes of ``pid`` (Linux /proc); a thread that ends while it is read
+    is skipped."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False

@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from newsmon.scheduler.keys import Keys
-from tests.helpers import child_env, newsmon_cmd, records, run_newsmon, wait_for, write_config
+from tests.helpers import alive, child_env, newsmon_cmd, records, run_newsmon, wait_for, write_config
 from tests.newsroom import Newsroom
 
 pytestmark = pytest.mark.slow
@@ -64,13 +64,6 @@ def _descendants(pid: int) -> set[int]:
             todo += children
     return found
 
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def test_records_are_the_same_in_process_and_in_a_pool(
@@ -169,5 +162,5 @@ def test_ctrl_c_during_a_pooled_crawl_leaves_no_child_process(
         output = log.read_text()
         assert code == 130, output[-3000:]
         assert "Traceback" not in output
-        wait_for(lambda: not any(_alive(pid) for pid in children), timeout=EXIT_TIMEOUT,
+        wait_for(lambda: not any(alive(pid) for pid in children), timeout=EXIT_TIMEOUT,
                  what=f"the crawl's children {sorted(children)} to exit")

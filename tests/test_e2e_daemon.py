@@ -15,7 +15,7 @@ import redis
 
 from newsmon.scheduler.jobs import JobQueue
 from newsmon.scheduler.keys import Keys
-from tests.helpers import child_env, records, start_newsmon, stop, wait_for, write_config
+from tests.helpers import child_env, children, records, start_newsmon, stop, wait_for, write_config
 from tests.newsroom import Newsroom
 
 pytestmark = pytest.mark.slow
@@ -26,17 +26,6 @@ def room() -> Newsroom:
     with Newsroom() as newsroom:
         yield newsroom
 
-
-def _children(pid: int) -> list[int]:
-    """The direct child processes of ``pid`` (Linux /proc)."""
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            text = (task / "children").read_text().split()
-        except OSError:  # the thread ended while we looked
-            continue
-        found += [int(p) for p in text]
-    return found
 
 
 def _published_urls(client: redis.Redis, keys: Keys) -> Counter[str]:
@@ -142,11 +131,11 @@ def test_supervisor_replaces_a_killed_worker_which_resumes_its_jobs(
     daemon = start_newsmon("--config", str(config), "run", "--workers", "1", log=tmp_path / "daemon.log")
     try:
         wait_for(lambda: len(records(redis_client, keys)) >= 2, timeout=60, what="the poll to start publishing")
-        workers = _children(daemon.pid)
+        workers = children(daemon.pid)
         assert len(workers) == 1
         os.kill(workers[0], signal.SIGKILL)
         assert len(records(redis_client, keys)) < len(room.articles), "the poll ended before the kill"
-        replacement = wait_for(lambda: [p for p in _children(daemon.pid) if p != workers[0]],
+        replacement = wait_for(lambda: [p for p in children(daemon.pid) if p != workers[0]],
                                timeout=30, what="a replacement worker")
         assert replacement
         wait_for(lambda: _all_published(redis_client, keys, room), timeout=90, what="the resumed poll")
@@ -166,9 +155,9 @@ def test_supervisor_replaces_a_hung_worker(
     daemon = start_newsmon("--config", str(config), "run", "--workers", "1", log=tmp_path / "daemon.log")
     try:
         wait_for(lambda: _all_published(redis_client, keys, room), timeout=60, what="the first poll")
-        [frozen] = _children(daemon.pid)
+        [frozen] = children(daemon.pid)
         os.kill(frozen, signal.SIGSTOP)
-        wait_for(lambda: [p for p in _children(daemon.pid) if p != frozen], timeout=30, what="a replacement worker")
+        wait_for(lambda: [p for p in children(daemon.pid) if p != frozen], timeout=30, what="a replacement worker")
         assert not Path(f"/proc/{frozen}").exists()
         assert "sent no heartbeat" in (tmp_path / "daemon.log").read_text()
     finally:
@@ -185,8 +174,8 @@ def test_supervisor_recycles_a_worker_after_its_crawl_budget(
                           scheduler={"worker_max_polls": 2}, only=["wire-en"])
     daemon = start_newsmon("--config", str(config), "run", "--workers", "1", log=tmp_path / "daemon.log")
     try:
-        [first] = wait_for(lambda: _children(daemon.pid), timeout=30, what="the first worker")
-        wait_for(lambda: [p for p in _children(daemon.pid) if p != first], timeout=60, what="a recycled worker")
+        [first] = wait_for(lambda: children(daemon.pid), timeout=30, what="the first worker")
+        wait_for(lambda: [p for p in children(daemon.pid) if p != first], timeout=60, what="a recycled worker")
         polls = int(redis_client.hget(keys.source_state("wire-en"), "polls") or 0)
         wait_for(lambda: int(redis_client.hget(keys.source_state("wire-en"), "polls") or 0) > polls,
                  timeout=30, what="the replacement to poll")
@@ -239,7 +228,7 @@ def test_run_gives_up_when_every_worker_dies_at_start(
     daemon = start_newsmon("--config", str(config), "run", "--workers", "2", log=tmp_path / "daemon.log",
                            env=child_env(PYTHONPATH=str(late)))
     try:
-        workers = wait_for(lambda: len(_children(daemon.pid)) == 2 and _children(daemon.pid),
+        workers = wait_for(lambda: len(children(daemon.pid)) == 2 and children(daemon.pid),
                            timeout=30, what="two workers")
         wait_for(lambda: _all_published(redis_client, keys, room), timeout=60, what="the first poll")
         (late / "newsmon").mkdir()

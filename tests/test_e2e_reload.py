@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from newsmon.scheduler.keys import Keys
-from tests.helpers import records, run_newsmon, start_newsmon, stop, wait_for, write_config
+from tests.helpers import children, records, run_newsmon, start_newsmon, stop, wait_for, write_config
 from tests.newsroom import Newsroom
 
 pytestmark = pytest.mark.slow
@@ -20,15 +20,6 @@ def room() -> Newsroom:
     with Newsroom() as newsroom:
         yield newsroom
 
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            found += [int(p) for p in (task / "children").read_text().split()]
-        except OSError:  # the thread ended while we looked
-            continue
-    return found
 
 
 def _sources(client: redis.Redis, keys: Keys) -> set[str]:
@@ -48,7 +39,7 @@ def test_sighup_adds_a_source_without_restarting_and_keeps_running_on_an_invalid
     try:
         wait_for(lambda: _sources(redis_client, keys) == {"wire-en", "journal-fr"}, timeout=90,
                  what="the two outlets' articles")
-        workers = sorted(wait_for(lambda: len(_children(daemon.pid)) == 2 and _children(daemon.pid),
+        workers = sorted(wait_for(lambda: len(children(daemon.pid)) == 2 and children(daemon.pid),
                                   timeout=30, what="two workers"))
 
         write_config(path, room, redis_url, redis_prefix, interval="2s",
@@ -57,7 +48,7 @@ def test_sighup_adds_a_source_without_restarting_and_keeps_running_on_an_invalid
         wait_for(lambda: "gazette-en" in _sources(redis_client, keys), timeout=90,
                  what="the added outlet's articles")
         assert daemon.poll() is None
-        assert sorted(_children(daemon.pid)) == workers, "the workers were restarted"
+        assert sorted(children(daemon.pid)) == workers, "the workers were restarted"
         assert "Configuration reloaded: sources added: gazette-en" in log.read_text()
 
         good = path.read_text()
@@ -78,7 +69,7 @@ def test_sighup_adds_a_source_without_restarting_and_keeps_running_on_an_invalid
         assert sent.returncode == 0, sent.stderr
         assert f"pid {daemon.pid}" in sent.stdout
         wait_for(lambda: "sources removed: gazette-en" in log.read_text(), timeout=30, what="the second reload")
-        assert sorted(_children(daemon.pid)) == workers
+        assert sorted(children(daemon.pid)) == workers
     finally:
         code = stop(daemon)
     output = log.read_text()

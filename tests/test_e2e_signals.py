@@ -20,7 +20,7 @@ import redis
 from newsmon.scheduler.instance import AlreadyRunning, DaemonLock, Holder
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.redis_conn import EmbeddedRedis, connect
-from tests.helpers import records, run_newsmon, start_newsmon, stop, wait_for, write_config
+from tests.helpers import alive, children, records, run_newsmon, start_newsmon, stop, wait_for, write_config
 from tests.newsroom import Newsroom
 
 pytestmark = pytest.mark.slow
@@ -59,19 +59,6 @@ def _redis_servers(directory: Path) -> list[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(p) for p in (task / "children").read_text().split()]
-    return found
 
 
 def _stream(tmp_path: Path, keys: Keys) -> Counter[str]:
@@ -167,7 +154,7 @@ def test_second_sigint_stops_crawl_at_once_with_one_line(
     assert max(published.values()) == 1
 
 
-def test_second_signal_stops_run_at_once_with_its_children(
+def test_second_signal_stops_run_at_once_with_itschildren(
     room: Newsroom, redis_prefix: str, tmp_path: Path
 ) -> None:
     """A second SIGTERM during the warm stop of `newsmon run`: exit 1 with one cold-stop line, no
@@ -177,7 +164,7 @@ def test_second_signal_stops_run_at_once_with_its_children(
     log = tmp_path / "daemon.log"
     daemon = start_newsmon("--config", str(config), "run", "--workers", "1", log=log)
     try:
-        [worker] = wait_for(lambda: _children(daemon.pid), timeout=30, what="the worker")
+        [worker] = wait_for(lambda: children(daemon.pid), timeout=30, what="the worker")
         wait_for(lambda: "published new" in log.read_text(), timeout=EXIT_TIMEOUT, what="the poll to publish")
         daemon.send_signal(signal.SIGTERM)
         wait_for(lambda: "Warm stop (SIGTERM)" in log.read_text(), timeout=30, what="the warm stop")
@@ -190,7 +177,7 @@ def test_second_signal_stops_run_at_once_with_its_children(
     assert code == 1, output[-3000:]
     assert len([ln for ln in output.splitlines() if "Cold stop" in ln]) == 1
     assert "Traceback" not in output
-    wait_for(lambda: not _alive(worker), timeout=10, what="the worker to be gone")
+    wait_for(lambda: not alive(worker), timeout=10, what="the worker to be gone")
     assert _redis_servers(tmp_path / "var" / "redis") == []
 
 
@@ -224,7 +211,7 @@ def test_a_second_run_on_one_data_directory_exits_2_naming_the_first(
     config = _embedded_config(tmp_path, room, redis_prefix, interval="1h")
     daemon = start_newsmon("--config", str(config), "run", "--workers", "1", log=tmp_path / "daemon.log")
     try:
-        [worker] = wait_for(lambda: _children(daemon.pid), timeout=30, what="the worker")
+        [worker] = wait_for(lambda: children(daemon.pid), timeout=30, what="the worker")
         wait_for(lambda: "Polled" in (tmp_path / "daemon.log").read_text(), timeout=EXIT_TIMEOUT,
                  what="the first poll")
         for verb in (("run", "--workers", "1"), ("scheduler",)):
@@ -233,7 +220,7 @@ def test_a_second_run_on_one_data_directory_exits_2_naming_the_first(
             [line] = second.stderr.strip().splitlines()
             assert f"pid {daemon.pid} on host {socket.gethostname()}" in line
         assert daemon.poll() is None
-        assert _children(daemon.pid) == [worker]
+        assert children(daemon.pid) == [worker]
     finally:
         code = stop(daemon)
     assert code == 0
@@ -254,14 +241,14 @@ def test_a_second_run_on_one_redis_prefix_exits_2_and_the_first_keeps_its_worker
     log = first_dir / "daemon.log"
     daemon = start_newsmon("--config", str(config), "run", "--workers", "1", log=log)
     try:
-        [worker] = wait_for(lambda: _children(daemon.pid), timeout=30, what="the worker")
+        [worker] = wait_for(lambda: children(daemon.pid), timeout=30, what="the worker")
         wait_for(lambda: redis_client.exists(keys.daemon_lock), timeout=30, what="the daemon lock")
         second = run_newsmon("--config", str(other), "run", "--workers", "1", timeout=EXIT_TIMEOUT)
         assert second.returncode == 2, second.stderr[-3000:]
         [line] = second.stderr.strip().splitlines()
         assert f"pid {daemon.pid} on host {socket.gethostname()}" in line
         assert daemon.poll() is None
-        assert _children(daemon.pid) == [worker]
+        assert children(daemon.pid) == [worker]
         assert "killing it" not in log.read_text()
     finally:
         code = stop(daemon)
