@@ -5,18 +5,23 @@ from __future__ import annotations
 import importlib.util
 import socket
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 
-def load_scorer(shared: Path) -> Any:
-    """``shared/bench/score_extraction.py`` as a module (it is not a package)."""
-    path = shared / "bench" / "score_extraction.py"
-    spec = importlib.util.spec_from_file_location("score_extraction", path)
+def load_module(path: Path, name: str) -> ModuleType:
+    """Import a script by its path (the shared scorer is not in a package)."""
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise SystemExit(f"no extraction scorer at {path}")
+        raise SystemExit(f"error: cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_scorer(shared: Path) -> Any:
+    """``shared/bench/score_extraction.py`` as a module."""
+    return load_module(shared / "bench" / "score_extraction.py", "score_extraction")
 
 
 def free_port() -> int:

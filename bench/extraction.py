@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import gc
 import gzip
-import importlib.util
 import json
 import os
 import re
@@ -39,10 +38,13 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.common import load_module  # noqa: E402
+
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "scrapinghub-aeb"
 DEFAULT_SHARED_BENCH = REPO.parent / "shared" / "bench"
 TRAFILATURA_RUNS = ("trafilatura_default", "trafilatura_nocomments")
@@ -56,15 +58,6 @@ _WRITTEN_DATE = re.compile(
     re.IGNORECASE,
 )
 
-
-def load_module(path: Path, name: str) -> ModuleType:
-    """Import a script by path (the shared scorer is not a package)."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"error: cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def load_pages(corpus: Path, limit: int | None) -> list[tuple[str, str, str]]:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import functools
 import gzip
-import importlib.util
 import json
 import subprocess
 import sys
@@ -41,10 +40,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.common import load_module  # noqa: E402
+
 DEFAULT_AEB = REPO.parent / "shared" / "corpora" / "scrapinghub-aeb"
 DEFAULT_SHARED_BENCH = REPO.parent / "shared" / "bench"
 # newsmon rejects pages with less text (ExtractionSettings.min_text_length); several Readability
@@ -219,14 +221,6 @@ def trafilatura_texts(pages: list[Page], mode: str, cache_dir: Path) -> dict[str
         cache_file.write_text(json.dumps(cache, ensure_ascii=False), encoding="utf-8")
     return {f"{p.corpus}/{p.page_id}": cache[f"{p.corpus}/{p.page_id}"] for p in pages}
 
-
-def load_module(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"error: cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def main(argv: list[str] | None = None) -> int:

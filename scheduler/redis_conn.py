@@ -269,8 +269,8 @@ class EmbeddedRedis:
         return redis.Redis(unix_socket_path=str(self.socket_path), socket_connect_timeout=1, socket_timeout=5,
                            retry=Retry(ExponentialBackoff(), 0))
 
-    def _pid(self) -> int | None:
-        """The server's pid, if its pid file names a live process."""
+    def pid(self) -> int | None:
+        """The server's pid, if its pid file names a live process (not a zombie)."""
         try:
             pid = int((self.directory / "redis.pid").read_text().strip())
         except (OSError, ValueError):
@@ -375,10 +375,10 @@ class EmbeddedRedis:
     def _restart_if_dead(self) -> float | None:
         """Start the server again if its process is gone; return how long that took, or None
         when it was alive."""
-        if self._pid() is not None:
+        if self.pid() is not None:
             return None
         with self._lock():
-            if self._pid() is not None or self._answers():
+            if self.pid() is not None or self._answers():
                 return None
             started = time.monotonic()
             self._start(quiet=True)

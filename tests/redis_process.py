@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -14,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
+
+from newsmon.scheduler.redis_conn import EmbeddedRedis
 
 
 def free_port() -> int:
@@ -71,15 +72,7 @@ def answers(url: str) -> bool:
 
 def embedded_pid(data_dir: Path) -> int | None:
     """The pid of the embedded Redis under ``data_dir``, when it runs."""
-    try:
-        pid = int((data_dir / "redis" / "redis.pid").read_text())
-    except (OSError, ValueError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    return pid
+    return EmbeddedRedis(data_dir / "redis").pid()
 
 
 def stream_urls(url: str, prefix: str) -> Counter[str] | None:
