@@ -1,7 +1,7 @@
 """The daemon process of ``newsmon run`` and ``newsmon scheduler``, from start to stop.
 
 It runs the scheduler role, the sinks and, for ``run``, the supervised worker processes
-(:mod:`newsmon.scheduler.daemon`), until a signal, holding the daemon lock
+(:mod:`newsmon.scheduler.daemon`, :mod:`newsmon.scheduler.supervisor`), until a signal, holding the daemon lock
 (:mod:`newsmon.scheduler.instance`) all along. The first SIGTERM or SIGINT is a warm stop
 (in-flight work finishes, bounded by ``scheduler.stop_timeout``); the second is a cold stop (the
 workers are killed, the caller's teardown runs, and the process exits at once, with status 1).
@@ -25,13 +25,14 @@ from typing import Any
 
 import redis
 
-from newsmon.scheduler.daemon import Scheduler, Supervisor
+from newsmon.scheduler.daemon import Scheduler
 from newsmon.scheduler.instance import REFRESH_EVERY, DaemonLock, exit_now
 from newsmon.scheduler.keys import Keys
 from newsmon.scheduler.redis_conn import EmbeddedRedis
 from newsmon.scheduler.reload import read_source, reload_config
 from newsmon.scheduler.sinks import SinkRunner, build_sinks
 from newsmon.scheduler.sinks.base import Sink
+from newsmon.scheduler.supervisor import Supervisor
 from newsmon.settings.model import Config
 
 logger = logging.getLogger(__name__)
